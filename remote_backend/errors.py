@@ -1,0 +1,35 @@
+"""One exception root for everything pphook raises on purpose.
+
+Each message says what went wrong *and* what the operator should do about it.
+"""
+
+from __future__ import annotations
+
+
+class PphookError(Exception):
+    """Root of every error pphook raises deliberately."""
+
+
+class ConfigError(PphookError):
+    """The configuration file is missing, unreadable or wrong.
+
+    ``file`` and ``key`` name where the problem is (``key`` is dotted: ``zones.ttl``).
+    """
+
+    def __init__(self, file: str, key: str | None, message: str) -> None:
+        self.file = file
+        self.key = key
+        where = f"{file}: {key}" if key else file
+        super().__init__(f"{where}: {message}")
+
+
+class IpamError(PphookError):
+    """The phpIPAM database cannot be read (down, wrong credentials, missing table)."""
+
+
+class StateStoreError(PphookError):
+    """The state store (serials, notified serials, reports) cannot be read or written."""
+
+
+class ZoneNotServedError(PphookError):
+    """A zone named on the command line is not one pphook serves."""
