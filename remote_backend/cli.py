@@ -1,0 +1,227 @@
+"""The `pphook` command: `pphook [--config FILE] VERB`.
+
+Each verb is a small function taking parsed arguments and returning an exit code, so
+tests call ``main([...])`` directly (aiosmtpd-style testable entry point).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+
+from remote_backend import __version__
+from remote_backend.config import Config, load_config, secret_file_warnings
+from remote_backend.errors import PphookError, ZoneNotServedError
+from remote_backend.logs import setup_logging
+from remote_backend.service import LiveSnapshot, open_builder
+
+log = logging.getLogger("pphook")
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pphook",
+        description="PowerDNS remote backend answering straight from the phpIPAM database.",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="config file (default: $PPHOOK_CONFIG, then /etc/pphook/pphook.toml)",
+    )
+    parser.add_argument("--version", action="version", version=f"pphook {__version__}")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs.add_parser("serve", help="unix-socket server for remote-connection-string=unix:...")
+    verbs.add_parser("pipe", help="coprocess for remote-connection-string=pipe:command=...")
+    verbs.add_parser("check", help="check config and database, print zones and rejections")
+    p = verbs.add_parser("explain", help="every phpIPAM row behind a name or IP, and why")
+    p.add_argument("target", metavar="NAME-or-IP")
+    p = verbs.add_parser("export", help="a served zone as a BIND master file (= AXFR)")
+    p.add_argument("zone", metavar="ZONE")
+    p = verbs.add_parser("report", help="one notifier pass: mail new problems")
+    p.add_argument("--dry-run", action="store_true", help="print the mail instead of sending")
+    verbs.add_parser("notifier", help="the notifier as a daemon")
+    p = verbs.add_parser("audit", help="the notifier's hash-chained audit log")
+    audit = p.add_subparsers(dest="audit_verb", required=True, metavar="ACTION")
+    audit.add_parser("verify", help="recompute the hash chain; non-zero exit on tampering")
+    a = audit.add_parser("list", help="list audit entries")
+    a.add_argument("--kind", help="only entries of this kind")
+    a.add_argument("--since", help="only entries at or after this ISO date/time")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(args.config, need_notifier=args.verb in ("report", "notifier"))
+    except PphookError as exc:
+        print(f"pphook: {exc}", file=sys.stderr)
+        return EXIT_USAGE if args.verb != "check" else EXIT_ERROR
+    setup_logging(config.log_level, config.log_format)
+    handler = _VERBS[args.verb]
+    try:
+        return handler(config, args)
+    except PphookError as exc:
+        print(f"pphook: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _check(config: Config, args: argparse.Namespace) -> int:
+    print(f"config: {config.path}: ok")
+    for path in filter(None, [config.path, config.ipam.password_file]):
+        for warning in secret_file_warnings(path):
+            print(f"warning: {warning}")
+    builder = open_builder(config)
+    latency = builder.reader.ping()
+    print(f"phpIPAM database: {builder.reader.describe()}: reachable ({latency * 1000:.1f} ms)")
+    build = builder.build()
+    snap = build.snapshot
+    changed = builder.store.zone_changed_at()
+    print(
+        f"read {len(build.data.addresses)} addresses, {len(build.data.subnets)} subnets; "
+        f"snapshot built in {build.seconds:.2f} s"
+    )
+    print(f"{'zone':40} {'serial':>12} {'records':>9}  last change")
+    for zone in snap.zones:
+        when = changed.get(zone.name)
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)) if when else "-"
+        print(f"{zone.name:40} {zone.serial:>12} {zone.record_count:>9}  {stamp}")
+    counts = Counter(f.code.value for f in build.publication.findings if f.is_problem)
+    if counts:
+        print("problems (rows not published, or published with a conflict):")
+        for code, n in sorted(counts.items()):
+            print(f"  {code:20} {n}")
+    else:
+        print("problems: none")
+    return EXIT_OK
+
+
+def _explain(config: Config, args: argparse.Namespace) -> int:
+    from remote_backend.explain import explain
+
+    builder = open_builder(config)
+    build = builder.build()
+    _, rows = explain(build, args.target)
+    changes = dict(builder.reader.last_changes(r.id for r in rows))
+    text, _ = explain(build, args.target, changes, builder.store.zone_changed_at())
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _export(config: Config, args: argparse.Namespace) -> int:
+    from remote_backend.zonefile import zone_to_text
+
+    builder = open_builder(config)
+    snapshot = builder.build().snapshot
+    name = args.zone.strip().lower().rstrip(".")
+    zone = snapshot.zone_by_name.get(name)
+    if zone is None:
+        served = ", ".join(z.name for z in snapshot.zones)
+        raise ZoneNotServedError(f"zone {args.zone!r} is not served; served zones: {served}")
+    sys.stdout.write(zone_to_text(snapshot, zone))
+    return EXIT_OK
+
+
+def _handler(config: Config, live: LiveSnapshot):  # type: ignore[no-untyped-def]
+    from remote_backend.protocol import BackendHandler
+
+    return BackendHandler(live.get, live.builder.store)
+
+
+def _serve(config: Config, args: argparse.Namespace) -> int:
+    from remote_backend.connectors.unix import UnixSocketServer
+
+    live = LiveSnapshot(open_builder(config), on_change=_purger(config))
+    _first_snapshot(live)
+    server = UnixSocketServer(
+        config.server.socket,
+        _handler(config, live),
+        mode=config.server.socket_mode,
+        group=config.server.socket_group,
+    )
+    live.start()
+
+    def _stop(signum: int, _frame: object) -> None:
+        log.info("signal %d: shutting down", signum)
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("serving %d zones on %s", len(live.get().zones), config.server.socket)
+    try:
+        server.serve_forever()
+    finally:
+        live.stop()
+    return EXIT_OK
+
+
+def _pipe(config: Config, args: argparse.Namespace) -> int:
+    from remote_backend.connectors.pipe import serve_pipe
+
+    live = LiveSnapshot(open_builder(config))
+    ready = threading.Event()
+
+    def _load() -> None:
+        # Build in the background: pdns's `initialize` must be answered at once
+        # (a late reply desyncs the pipe connector for good).
+        _first_snapshot(live)
+        ready.set()
+        live.start()
+
+    threading.Thread(target=_load, name="pphook-first-build", daemon=True).start()
+
+    def _current():  # type: ignore[no-untyped-def]
+        ready.wait()
+        return live.get()
+
+    from remote_backend.protocol import BackendHandler
+
+    handler = BackendHandler(_current, live.builder.store)
+    serve_pipe(handler, sys.stdin.buffer, sys.stdout.buffer)
+    return EXIT_OK
+
+
+def _first_snapshot(live: LiveSnapshot) -> None:
+    delay = 0.5
+    while True:
+        try:
+            live.refresh(force=True)
+            return
+        except PphookError as exc:
+            log.warning("cannot build the first snapshot, retrying in %.1f s: %s", delay, exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+def _purger(config: Config):  # type: ignore[no-untyped-def]
+    return None
+
+
+def _notifier_verb(config: Config, args: argparse.Namespace) -> int:
+    raise PphookError("the notifier is not available in this version")
+
+
+_VERBS = {
+    "serve": _serve,
+    "pipe": _pipe,
+    "check": _check,
+    "explain": _explain,
+    "export": _export,
+    "report": _notifier_verb,
+    "notifier": _notifier_verb,
+    "audit": _notifier_verb,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

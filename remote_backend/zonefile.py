@@ -1,0 +1,25 @@
+"""Render a served zone as a BIND master file: exactly what AXFR sends."""
+
+from __future__ import annotations
+
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.zone
+
+from remote_backend.snapshot import Snapshot, Zone
+
+
+def zone_to_text(snapshot: Snapshot, zone: Zone) -> str:
+    """The zone as master-file text (absolute names, canonical order, $ORIGIN line)."""
+    origin = dns.name.from_text(zone.name)
+    result = dns.zone.Zone(origin, relativize=False)
+    for owner, qtype, content in snapshot.zone_records(zone):
+        rdtype = dns.rdatatype.from_text(qtype)
+        rdata = dns.rdata.from_text(dns.rdataclass.IN, rdtype, content, origin=dns.name.root)
+        node = result.find_node(dns.name.from_text(owner), create=True)
+        rdataset = node.find_rdataset(dns.rdataclass.IN, rdtype, create=True)
+        rdataset.add(rdata, snapshot.ttl)
+    text = result.to_text(sorted=True, relativize=False, want_origin=True)
+    return text if isinstance(text, str) else text.decode()
