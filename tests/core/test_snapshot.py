@@ -9,7 +9,7 @@ import dns.zone
 from remote_backend.snapshot import assemble, compute_zone_contents
 from remote_backend.zonefile import zone_to_text
 from remote_backend.zones import ZoneIndex, ZoneSettings, reverse_name, reverse_zone_name
-from validators.model import AddressRecord, Publication, PtrRecord
+from validators.model import AddressRecord, PtrRecord, Publication
 
 SETTINGS = ZoneSettings(
     forward=("example.com", "lab.example.com"),

@@ -111,5 +111,5 @@ def test_notified_serials_persist(tmp_path: Path) -> None:
 def test_unwritable_state_store_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(StateStoreError, match="state.url"):
+    with pytest.raises(StateStoreError, match=r"state\.url"):
         StateStore(f"sqlite:///{blocker}/sub/state.db")
