@@ -13,13 +13,14 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from remote_backend import __version__
 from remote_backend.config import Config, load_config, secret_file_warnings
 from remote_backend.errors import PphookError, ZoneNotServedError
 from remote_backend.logs import setup_logging
 from remote_backend.service import LiveSnapshot, open_builder
+from remote_backend.snapshot import Snapshot
 
 log = logging.getLogger("pphook")
 
@@ -204,12 +205,48 @@ def _first_snapshot(live: LiveSnapshot) -> None:
             delay = min(delay * 2, 10.0)
 
 
-def _purger(config: Config):  # type: ignore[no-untyped-def]
-    return None
+def _purger(config: Config) -> Callable[[Snapshot, Snapshot], None] | None:
+    """Purges changed names from pdns's caches after each refresh (server.pdns_control)."""
+    if not config.server.pdns_control:
+        return None
+    from remote_backend.pdns_cache import PdnsCachePurger, purge_plan
+    from remote_backend.snapshot import changed_names
+
+    purger = PdnsCachePurger(config.server.pdns_control, config.server.pdns_socket_dir)
+
+    def on_change(old: Snapshot, new: Snapshot) -> None:
+        changed = changed_names(old, new)
+        zone_of = {n: new.index.find(n) or old.index.find(n) or "" for n in changed}
+        names, zones = purge_plan(changed, zone_of)
+        purger.purge(names, zones)
+        # A query in flight during the swap can re-cache the old answer right after
+        # the purge; one more purge a moment later closes that window.
+        timer = threading.Timer(0.5, purger.purge, args=(names, zones))
+        timer.daemon = True
+        timer.start()
+        log.info("purged %d names and %d zones from the pdns caches", len(names), len(zones))
+
+    return on_change
 
 
-def _notifier_verb(config: Config, args: argparse.Namespace) -> int:
-    raise PphookError("the notifier is not available in this version")
+def _report(config: Config, args: argparse.Namespace) -> int:
+    from notifier.cli import run_report
+
+    return run_report(config, args.dry_run)
+
+
+def _notifier(config: Config, args: argparse.Namespace) -> int:
+    from notifier.cli import run_daemon
+
+    return run_daemon(config)
+
+
+def _audit(config: Config, args: argparse.Namespace) -> int:
+    from notifier.cli import run_audit
+
+    return run_audit(
+        config, args.audit_verb, getattr(args, "kind", None), getattr(args, "since", None)
+    )
 
 
 _VERBS = {
@@ -218,9 +255,9 @@ _VERBS = {
     "check": _check,
     "explain": _explain,
     "export": _export,
-    "report": _notifier_verb,
-    "notifier": _notifier_verb,
-    "audit": _notifier_verb,
+    "report": _report,
+    "notifier": _notifier,
+    "audit": _audit,
 }
 
 if __name__ == "__main__":

@@ -515,6 +515,18 @@ def _notifier(r: _Reader, t: Mapping[str, Any]) -> NotifierSettings:
         "@" in sender and "\n" not in sender and "\r" not in sender,
         f"{sender!r} is not a mail address",
     )
+    interval = float(r.get(t, s, "interval", (int, float), d.interval, "seconds"))
+    r.check("notifier.interval", interval >= 1, "must be at least 1 second")
+    max_mails = r.get(t, s, "max_mails_per_hour", int, d.max_mails_per_hour, "an integer")
+    r.check("notifier.max_mails_per_hour", max_mails >= 0, "must be >= 0 (0 = no limit)")
+    smtp_timeout = float(r.get(t, s, "smtp_timeout", (int, float), d.smtp_timeout, "seconds"))
+    r.check("notifier.smtp_timeout", smtp_timeout > 0, "must be > 0")
+    phpipam_url = r.get(t, s, "phpipam_url", str, None, "a URL")
+    r.check(
+        "notifier.phpipam_url",
+        phpipam_url is None or phpipam_url.startswith(("http://", "https://")),
+        "must start with http:// or https://",
+    )
     port = r.get(t, s, "smtp_port", int, d.smtp_port, "a port number")
     r.check("notifier.smtp_port", 0 < port < 65536, "must be 1..65535")
     r.unknown_keys(
@@ -545,17 +557,15 @@ def _notifier(r: _Reader, t: Mapping[str, Any]) -> NotifierSettings:
         smtp_security=security,
         smtp_user=r.get(t, s, "smtp_user", str, None, "a user name"),
         smtp_password_file=r.get(t, s, "smtp_password_file", str, None, "a file path"),
-        smtp_timeout=float(r.get(t, s, "smtp_timeout", (int, float), d.smtp_timeout, "seconds")),
+        smtp_timeout=smtp_timeout,
         sender=sender,
         to=to,
         phpipam_admins=admins,
-        phpipam_url=r.get(t, s, "phpipam_url", str, None, "a URL"),
-        interval=float(r.get(t, s, "interval", (int, float), d.interval, "seconds")),
+        phpipam_url=phpipam_url,
+        interval=interval,
         templates_dir=r.get(t, s, "templates_dir", str, None, "a directory"),
         per_problem_mails=r.get(t, s, "per_problem_mails", bool, False, "true or false"),
         resolved_mails=r.get(t, s, "resolved_mails", bool, False, "true or false"),
-        max_mails_per_hour=r.get(
-            t, s, "max_mails_per_hour", int, d.max_mails_per_hour, "an integer"
-        ),
+        max_mails_per_hour=max_mails,
         secondary_lag=float(r.get(t, s, "secondary_lag", (int, float), d.secondary_lag, "seconds")),
     )

@@ -105,7 +105,9 @@ class LiveSnapshot:
         """Rebuild when the database changed; True when a new snapshot was installed."""
         reader = self.builder.reader
         token = reader.change_token()
-        full_due = time.monotonic() - self._last_full >= self.builder.config.server.full_reload_interval
+        full_due = (
+            time.monotonic() - self._last_full >= self.builder.config.server.full_reload_interval
+        )
         if not (force or full_due or self.current is None or token != self._token or token.settle):
             return False
         build = self.builder.build()

@@ -67,9 +67,7 @@ class Snapshot:
         """The records at ``name`` (SOA excluded); empty for ENTs and unknown names."""
         return self.names.get(name, ())
 
-    def zone_records(
-        self, zone: Zone, *, sort: bool = False
-    ) -> Iterator[tuple[str, str, str]]:
+    def zone_records(self, zone: Zone, *, sort: bool = False) -> Iterator[tuple[str, str, str]]:
         """(owner, qtype, content) of every record of ``zone``, SOA first.
 
         ``sort=True`` orders owners canonically (labels compared from the right), for
@@ -210,3 +208,20 @@ def assemble(
         index=ZoneIndex(z.name for z in zone_tuple),
         owners_by_zone=owners_by_zone,
     )
+
+
+def changed_names(old: Snapshot, new: Snapshot) -> set[str]:
+    """Owner names whose answer differs between two snapshots (apexes of re-serialed zones,
+    names with other records, names that appeared, disappeared or became/stopped being ENTs).
+    """
+    changed: set[str] = set()
+    old_names, new_names = old.names, new.names
+    for name, rrs in new_names.items():
+        if old_names.get(name) != rrs:
+            changed.add(name)
+    changed.update(name for name in old_names if name not in new_names)
+    changed.update(old.ents.symmetric_difference(new.ents))
+    old_serials = {z.name: z.serial for z in old.zones}
+    changed.update(z.name for z in new.zones if old_serials.get(z.name) != z.serial)
+    changed.update(name for name in old_serials if name not in new.zone_by_name)
+    return changed

@@ -186,7 +186,7 @@ class IpamReader:
             c.editDate,
             _as_bytes(c.description),
         ).order_by(c.id)
-        rows = conn.execute(query).tuples()
+        rows = conn.execute(query).all()
         return tuple(
             AddressRow(
                 id=int(rid),

@@ -1,0 +1,296 @@
+"""From pending problems to ready-to-send messages (views, templates, headers).
+
+Headers hold only configuration values, validated addresses, fixed text and numbers:
+nothing read from phpIPAM ever reaches a header, so a hostname such as
+``evil\\r\\nBcc: x@y`` is body text, where it is shown escaped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+from notifier.diff import StoredProblem
+from notifier.problems import CODE_ORDER, SINGULAR, TITLES, Problem, RowFacts, printable
+from notifier.render import Renderer
+from remote_backend.config import NotifierSettings
+from remote_backend.ipam.reader import ChangeInfo
+
+# A first pass over a neglected database can find thousands of problems: digests are
+# cut into parts of this many items so each stays readable (and under size limits).
+MAX_ITEMS_PER_MAIL = 500
+
+_DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+
+
+@dataclass(frozen=True, slots=True)
+class RowView:
+    """A row as templates see it: RowFacts plus link and last change."""
+
+    id: int
+    ip: str
+    hostname: str | None
+    mac: str | None
+    subnet: str | None
+    section: str | None
+    state: str | None
+    role: str
+    exists: bool
+    link: str | None
+    changed_by: str | None
+    changed_by_email: str | None
+    changed_at: str | None
+    change_action: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemView:
+    key: str
+    code: str
+    title: str
+    kind: str
+    reason: str
+    dns: str
+    rows: tuple[RowView, ...]
+    more_related: int
+    detected_at: str | None = None
+    resolved_at: str | None = None
+
+    @property
+    def row(self) -> RowView:
+        return self.rows[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    code: str
+    title: str
+    problems: tuple[ProblemView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message and what it reports (marked in the store once it is accepted)."""
+
+    kind: str  # digest | problem | resolved
+    message: EmailMessage
+    problems: tuple[Problem, ...]
+    resolved: tuple[StoredProblem, ...]
+    recipients: tuple[str, ...]
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message["Message-ID"])
+
+
+def when(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def address_link(base: str | None, row: RowFacts) -> str | None:
+    """phpIPAM's address page: {base}/subnets/{section}/{subnet}/address-details/{id}/."""
+    if not base or not row.exists or row.section_id is None or row.subnet_id is None:
+        return None
+    return f"{base.rstrip('/')}/subnets/{row.section_id}/{row.subnet_id}/address-details/{row.id}/"
+
+
+class Composer:
+    def __init__(self, settings: NotifierSettings, renderer: Renderer, node: str) -> None:
+        self.settings = settings
+        self.renderer = renderer
+        self.node = printable(node, 80)
+
+    # -- views -------------------------------------------------------------------------
+
+    def row_view(self, row: RowFacts, changes: Mapping[int, ChangeInfo]) -> RowView:
+        change = changes.get(row.id)
+        return RowView(
+            id=row.id,
+            ip=row.ip,
+            hostname=row.hostname,
+            mac=row.mac,
+            subnet=row.subnet,
+            section=row.section,
+            state=row.state,
+            role=row.role,
+            exists=row.exists,
+            link=address_link(self.settings.phpipam_url, row),
+            changed_by=_shown(change.user) if change else None,
+            changed_by_email=_shown(change.email) if change else None,
+            changed_at=(
+                change.date.strftime("%Y-%m-%d %H:%M:%S") if change and change.date else None
+            ),
+            change_action=_shown(change.action) if change else None,
+        )
+
+    def view(
+        self, p: Problem, changes: Mapping[int, ChangeInfo], stored: StoredProblem | None = None
+    ) -> ProblemView:
+        return ProblemView(
+            key=p.key,
+            code=p.code.value,
+            title=p.title,
+            kind=p.kind,
+            reason=p.reason,
+            dns=p.dns,
+            rows=tuple(self.row_view(r, changes) for r in p.rows),
+            more_related=p.more_related,
+            detected_at=when(stored.detected_at) if stored else None,
+            resolved_at=when(stored.resolved_at) if stored else None,
+        )
+
+    # -- messages ----------------------------------------------------------------------
+
+    def compose(
+        self,
+        to_mail: Sequence[Problem],
+        resolved: Sequence[StoredProblem],
+        *,
+        changes: Mapping[int, ChangeInfo],
+        recipients: Sequence[str],
+        audit_head: tuple[int, str] | None,
+        now: float,
+        limit: int | None,
+    ) -> list[Outgoing]:
+        """The messages of this pass, at most ``limit`` (None: no limit)."""
+        common = {
+            "node": self.node,
+            "generated_at": when(now),
+            "phpipam_url": self.settings.phpipam_url,
+            "audit_head": None
+            if audit_head is None
+            else {"seq": audit_head[0], "hash": audit_head[1]},
+        }
+        if self.settings.per_problem_mails:
+            return self._singles(to_mail, resolved, changes, recipients, common, now, limit)
+        return self._digests(to_mail, resolved, changes, recipients, common, now, limit)
+
+    def _digests(
+        self,
+        to_mail: Sequence[Problem],
+        resolved: Sequence[StoredProblem],
+        changes: Mapping[int, ChangeInfo],
+        recipients: Sequence[str],
+        common: Mapping[str, Any],
+        now: float,
+        limit: int | None,
+    ) -> list[Outgoing]:
+        items: list[Problem | StoredProblem] = [*to_mail, *resolved]
+        chunks = [
+            items[i : i + MAX_ITEMS_PER_MAIL] for i in range(0, len(items), MAX_ITEMS_PER_MAIL)
+        ]
+        out = []
+        for index, chunk in enumerate(chunks[:limit] if limit is not None else chunks):
+            new = [p for p in chunk if isinstance(p, Problem)]
+            fixed = [s for s in chunk if isinstance(s, StoredProblem)]
+            new_views = [self.view(p, changes) for p in new]
+            fixed_views = [self.view(s.problem, changes, s) for s in fixed]
+            shown = sum(len(c) for c in chunks[: index + 1])
+            context = {
+                **common,
+                "problems": new_views,
+                "groups": _groups(new_views),
+                "resolved": fixed_views,
+                "resolved_groups": _groups(fixed_views),
+                "new_count": len(new),
+                "resolved_count": len(fixed),
+                "part": index + 1,
+                "parts": len(chunks),
+                "remaining": len(items) - shown,
+            }
+            subject = _digest_subject(len(new), len(fixed), index + 1, len(chunks))
+            text, html = self.renderer.pair("digest", context)
+            message = self.message(subject, text, html, recipients, now)
+            out.append(Outgoing("digest", message, tuple(new), tuple(fixed), tuple(recipients)))
+        return out
+
+    def _singles(
+        self,
+        to_mail: Sequence[Problem],
+        resolved: Sequence[StoredProblem],
+        changes: Mapping[int, ChangeInfo],
+        recipients: Sequence[str],
+        common: Mapping[str, Any],
+        now: float,
+        limit: int | None,
+    ) -> list[Outgoing]:
+        out: list[Outgoing] = []
+        for p in to_mail:
+            if limit is not None and len(out) >= limit:
+                return out
+            text, html = self.renderer.pair("problem", {**common, "problem": self.view(p, changes)})
+            subject = f"[pphook] phpIPAM: {SINGULAR[p.code]} (row {p.row_id})"
+            message = self.message(subject, text, html, recipients, now)
+            out.append(Outgoing("problem", message, (p,), (), tuple(recipients)))
+        for s in resolved:
+            if limit is not None and len(out) >= limit:
+                return out
+            view = self.view(s.problem, changes, s)
+            text, html = self.renderer.pair("resolved", {**common, "problem": view})
+            subject = (
+                f"[pphook] phpIPAM: resolved: {SINGULAR[s.problem.code]} (row {s.problem.row_id})"
+            )
+            message = self.message(subject, text, html, recipients, now)
+            out.append(Outgoing("resolved", message, (), (s,), tuple(recipients)))
+        return out
+
+    def message(
+        self, subject: str, text: str, html: str, recipients: Sequence[str], now: float
+    ) -> EmailMessage:
+        """A multipart/alternative message; every header value is ours, not IPAM's."""
+        msg = EmailMessage(policy=SMTP)
+        msg["Subject"] = subject
+        msg["From"] = self.settings.sender
+        msg["To"] = ", ".join(recipients)
+        msg["Date"] = format_datetime(datetime.fromtimestamp(now, UTC))
+        domain = self.settings.sender.rpartition("@")[2]
+        msg["Message-ID"] = make_msgid("pphook", domain if _DOMAIN.match(domain) else None)
+        # RFC 3834: no vacation replies or bounces-to-sender loops from robots
+        msg["Auto-Submitted"] = "auto-generated"
+        msg["X-Auto-Response-Suppress"] = "All"
+        msg.set_content(text, subtype="plain", charset="utf-8", cte=_transfer_encoding(text))
+        msg.add_alternative(html, subtype="html", charset="utf-8", cte=_transfer_encoding(html))
+        return msg
+
+
+def _transfer_encoding(body: str) -> str:
+    """7bit keeps plain ASCII mails (and dry-run output) readable as they are; anything
+    else is quoted-printable, which every mail server accepts (no 8BITMIME needed)."""
+    if body.isascii() and all(len(line) <= 998 for line in body.splitlines()):
+        return "7bit"
+    return "quoted-printable"
+
+
+def _shown(text: str | None) -> str | None:
+    return None if text is None else printable(text, 80)
+
+
+def _groups(views: Sequence[ProblemView]) -> list[Group]:
+    groups = []
+    for code in CODE_ORDER:
+        members = tuple(v for v in views if v.code == code.value)
+        if members:
+            groups.append(Group(code.value, TITLES[code], members))
+    return groups
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _digest_subject(new: int, fixed: int, part: int, parts: int) -> str:
+    pieces = []
+    if new:
+        pieces.append(f"{_plural(new, 'new DNS problem')}")
+    if fixed:
+        pieces.append(f"{fixed} resolved" if new else f"{_plural(fixed, 'DNS problem')} resolved")
+    suffix = f" (part {part} of {parts})" if parts > 1 else ""
+    return f"[pphook] phpIPAM: {', '.join(pieces)}{suffix}"
