@@ -151,6 +151,7 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
         mode=config.server.socket_mode,
         group=config.server.socket_group,
     )
+    server.bind()
     live.start()
 
     def _stop(signum: int, _frame: object) -> None:
@@ -168,7 +169,7 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
 
 
 def _pipe(config: Config, args: argparse.Namespace) -> int:
-    from remote_backend.connectors.pipe import serve_pipe
+    from remote_backend.connectors.pipe import serve_stdio
 
     live = LiveSnapshot(open_builder(config))
     ready = threading.Event()
@@ -189,7 +190,7 @@ def _pipe(config: Config, args: argparse.Namespace) -> int:
     from remote_backend.protocol import BackendHandler
 
     handler = BackendHandler(_current, live.builder.store)
-    serve_pipe(handler, sys.stdin.buffer, sys.stdout.buffer)
+    serve_stdio(handler)
     return EXIT_OK
 
 

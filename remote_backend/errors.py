@@ -33,3 +33,11 @@ class StateStoreError(PphookError):
 
 class ZoneNotServedError(PphookError):
     """A zone named on the command line is not one pphook serves."""
+
+
+class SocketSetupError(PphookError):
+    """The unix socket for PowerDNS cannot be created (bad path, group, permissions)."""
+
+
+class SocketInUseError(SocketSetupError):
+    """Another live server already answers on the unix socket path."""

@@ -1,0 +1,71 @@
+"""Transports between pdns and the protocol handler: pipe (stdin/stdout) and unix socket.
+
+Both speak the same framing: one JSON request per line, exactly one reply line per
+request, in order. There are no request ids, so a missing or extra reply would
+desynchronise pdns for the rest of the connection; :func:`serve_stream` keeps that
+invariant even for oversized lines.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from remote_backend.protocol import FALSE, MAX_LINE
+
+log = logging.getLogger("pphook.connector")
+
+_DISCARD_CHUNK = 1 << 16
+
+__all__ = ["MAX_LINE", "LineHandler", "LineReader", "serve_stream"]
+
+
+class LineHandler(Protocol):
+    """What a connector needs from the protocol layer (``BackendHandler`` is one)."""
+
+    def handle_line(self, line: bytes) -> bytes: ...
+
+
+class LineReader(Protocol):
+    """A buffered binary stream (``BufferedReader``, ``socket.makefile("rb")``)."""
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+def serve_stream(
+    handler: LineHandler,
+    reader: LineReader,
+    write: Callable[[bytes], object],
+    max_line: int = MAX_LINE,
+) -> None:
+    """Answer each line from ``reader`` through ``write`` until EOF.
+
+    A line longer than ``max_line`` bytes (newline excluded) is answered false and the
+    rest of it is skipped without being buffered, so a client cannot make us hold
+    unbounded memory and the next line still gets its own reply. A last line without
+    a newline at EOF is answered too. ``write`` errors (the peer went away) propagate.
+    """
+    while True:
+        line = reader.readline(max_line + 1)
+        if not line:
+            return
+        if line[-1:] == b"\n":
+            line = line[:-1]
+        elif len(line) > max_line:
+            log.warning("request line longer than %d bytes answered false and skipped", max_line)
+            write(FALSE)
+            if not _skip_rest_of_line(reader):
+                return
+            continue
+        write(handler.handle_line(line))
+
+
+def _skip_rest_of_line(reader: LineReader) -> bool:
+    """Read up to the end of the current line; False at EOF."""
+    while True:
+        chunk = reader.readline(_DISCARD_CHUNK)
+        if not chunk:
+            return False
+        if chunk[-1:] == b"\n":
+            return True

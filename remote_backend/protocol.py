@@ -1,0 +1,467 @@
+"""The PowerDNS remote-backend JSON protocol, as pdns 4.7 speaks it.
+
+One request line in, exactly one reply line out. :meth:`BackendHandler.handle_line`
+never raises: whatever arrives (broken JSON, wrong types, unknown methods, huge
+values), the reply is a JSON object with a ``result`` key, because a reply without it,
+or no reply at all, desynchronises or resets pdns's connector. Bad input and failures
+are answered ``false``; the one exception is an internal failure of ``getAllDomains``
+(no snapshot at all), answered without ``result`` on purpose (see there).
+
+Every request reads one snapshot (``snapshot_source()`` is called once per request),
+so an answer is never assembled from two refreshes.
+
+``lookup`` is the hot path (pdns makes ~3.5 of them per DNS query with caches off), so
+its replies are built from pre-formatted JSON fragments cached per snapshot: the
+reply for a name is ``qname_json.join(parts)``. Record contents come from the
+validated snapshot (LDH names, canonical IPs) and need no escaping; the qname comes
+from the wire and is always escaped.
+
+Zone names passed to :class:`NotifiedSerials` use pphook's internal form: lowercase,
+no trailing dot.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from remote_backend.snapshot import Snapshot, Zone
+
+log = logging.getLogger("pphook.protocol")
+
+MAX_LINE = 1 << 20  # bytes; pdns's requests are a few hundred bytes
+MAX_NAME = 1024  # characters; a DNS name is <= 253, or ~1000 with pdns's \DDD escapes
+MAX_CACHED_ANSWERS = 1 << 16  # bound on the per-snapshot lookup cache (~35 MB when full)
+
+FALSE = b'{"result":false}\n'
+TRUE = b'{"result":true}\n'
+EMPTY_OBJECT = b'{"result":{}}\n'
+EMPTY_ARRAY = b'{"result":[]}\n'
+# A reply without "result": pdns raises a DBException and resets the connector. Used
+# only where false would do harm (see _get_all_domains).
+NO_RESULT = b'{"error":"pphook internal error, see its log"}\n'
+
+# Methods pdns 4.7 may send that a read-only primary does not implement. They get
+# false (pdns's "not implemented") and only a debug line, since pdns calls some of
+# them routinely.
+UNSUPPORTED = frozenset(
+    {
+        "setDomainMetadata",
+        "getDomainKeys",
+        "addDomainKey",
+        "removeDomainKey",
+        "activateDomainKey",
+        "deactivateDomainKey",
+        "publishDomainKey",
+        "unpublishDomainKey",
+        "getBeforeAndAfterNamesAbsolute",
+        "getTSIGKey",
+        "getTSIGKeys",
+        "setTSIGKey",
+        "deleteTSIGKey",
+        "directBackendCmd",
+        "searchRecords",
+        "getUnfreshSlaveInfos",
+        "setFresh",
+        "setStale",
+        "startTransaction",
+        "commitTransaction",
+        "abortTransaction",
+        "feedRecord",
+        "feedEnts",
+        "feedEnts3",
+        "replaceRRSet",
+        "superMasterBackend",
+        "createSlaveDomain",
+        "calculateSOASerial",
+        "isMaster",
+    }
+)
+
+_MAX_SERIAL = (1 << 32) - 1
+_MAX_ID = (1 << 31) - 1
+_MAX_LOGGED_UNKNOWN = 100  # distinct unknown method names warned about (no log floods)
+
+Params = Mapping[str, Any]
+Answer = tuple[str, ...]  # reply = qname_json.join(answer)
+
+
+class NotifiedSerials(Protocol):
+    """The notified serial per zone, kept outside pdns (implemented over the state store)."""
+
+    def get_all(self) -> Mapping[str, int]:
+        """Zone name (lowercase, no trailing dot) -> notified serial. In memory, fast."""
+        ...
+
+    def set(self, zone: str, serial: int) -> None:
+        """Persist that ``zone`` was notified at ``serial``. May raise."""
+        ...
+
+
+class BadRequest(Exception):
+    """A request that cannot be answered; the reply is false and the reason is logged.
+
+    Internal to this module: it never leaves :meth:`BackendHandler.handle_line`.
+    """
+
+
+class BackendHandler:
+    """Answers pdns remote-backend requests from the current snapshot.
+
+    Thread-safe: the unix connector calls it from one thread per connection. The only
+    shared mutable state is the lookup cache (replaced as a whole when the snapshot
+    changes) and the counters (plain ints; a lost increment under contention is
+    acceptable for metrics).
+
+    Counters: ``requests`` (method name -> count; ``<invalid>`` for lines that are
+    not a request, ``<unknown>`` for unknown methods) and ``errors`` (requests
+    answered false because they were invalid or failed).
+    """
+
+    def __init__(
+        self,
+        snapshot_source: Callable[[], Snapshot],
+        notified: NotifiedSerials,
+        *,
+        max_line: int = MAX_LINE,
+    ) -> None:
+        self._snapshot_source = snapshot_source
+        self._notified = notified
+        self._max_line = max_line
+        self._answers: _Answers | None = None
+        self._unknown_logged: set[str] = set()
+        self.requests: dict[str, int] = {}
+        self.errors = 0
+        self._methods: dict[str, Callable[[Params], bytes]] = {
+            "initialize": self._initialize,
+            "lookup": self._lookup,
+            "list": self._list,
+            "getAllDomains": self._get_all_domains,
+            "getDomainInfo": self._get_domain_info,
+            "getUpdatedMasters": self._get_updated_masters,
+            "setNotified": self._set_notified,
+            "getAllDomainMetadata": self._get_all_domain_metadata,
+            "getDomainMetadata": self._get_domain_metadata,
+        }
+        # pdns sends camelCase; some handlers dispatch case-insensitively, so accept
+        # that too, counted under the canonical name (counter keys stay bounded).
+        self._canonical = {m.lower(): m for m in (*self._methods, *UNSUPPORTED)}
+
+    # ------------------------------------------------------------------ dispatch
+
+    def handle_line(self, line: bytes | str) -> bytes:
+        """The reply (JSON + ``\\n``) to one request line. Never raises."""
+        method = "<invalid>"
+        try:
+            if len(line) > self._max_line:
+                raise BadRequest(f"request of {len(line)} bytes exceeds {self._max_line}")
+            try:
+                request = json.loads(line)
+            except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+                raise BadRequest(f"not JSON ({exc.__class__.__name__}: {exc})") from None
+            if type(request) is not dict:
+                raise BadRequest(f"not a JSON object but {type(request).__name__}")
+            name = request.get("method")
+            if type(name) is not str:
+                raise BadRequest("no string 'method'")
+            func = self._methods.get(name)
+            if func is None:
+                name = self._canonical.get(name.lower(), name)
+                func = self._methods.get(name)
+                if func is None:
+                    method = self._note_unknown(name)
+                    self._count(method)
+                    return FALSE
+            method = name
+            self._count(name)
+            params = request.get("parameters")
+            if params is None:
+                params = {}
+            elif type(params) is not dict:
+                raise BadRequest(f"'parameters' is {type(params).__name__}, not an object")
+            return func(params)
+        except BadRequest as exc:
+            self.errors += 1
+            if method == "<invalid>":
+                self._count(method)
+            log.warning("%s: answered false: %s; request: %s", method, exc, _excerpt(line))
+            return FALSE
+        except Exception:  # the last line of defence: pdns must get exactly one reply
+            self.errors += 1
+            log.exception("%s: internal error, answered false; request: %s", method, _excerpt(line))
+            return FALSE
+
+    def _count(self, method: str) -> None:
+        requests = self.requests
+        requests[method] = requests.get(method, 0) + 1
+
+    def _note_unknown(self, name: str) -> str:
+        if name in UNSUPPORTED:
+            log.debug("%s: not implemented by a read-only primary, answered false", name)
+            return name
+        if len(self._unknown_logged) < _MAX_LOGGED_UNKNOWN and name not in self._unknown_logged:
+            self._unknown_logged.add(name)
+            log.warning("unknown method %r answered false (logged once per method)", name[:100])
+        return "<unknown>"
+
+    # ------------------------------------------------------------------ methods
+
+    def _initialize(self, params: Params) -> bytes:
+        # Must be instant: a late reply leaves a pipe connector one reply behind for good.
+        return TRUE
+
+    def _lookup(self, params: Params) -> bytes:
+        qtype = params.get("qtype")
+        qname = params.get("qname")
+        if type(qname) is not str or type(qtype) is not str:
+            raise BadRequest("'qtype' and 'qname' must be strings")
+        if len(qname) > MAX_NAME or len(qtype) > 32:
+            raise BadRequest(f"qname of {len(qname)} or qtype of {len(qtype)} characters")
+        if not qname.isascii():
+            # pdns escapes every non-ASCII byte as \DDD; matching str.lower() of other
+            # characters could map e.g. the Kelvin sign onto "k".
+            return FALSE
+        name = qname.lower()
+        if name[-1:] == ".":
+            name = name[:-1]
+        snap = self._snapshot_source()
+        answers = self._answers
+        if answers is None or answers.snapshot is not snap:
+            # One attribute swap: a thread still on the old snapshot keeps its own view.
+            answers = self._answers = _Answers(snap)
+        answer = answers.get(name, qtype)
+        if answer is None:
+            return FALSE
+        # The asked name is echoed as asked (case and trailing dot kept), JSON-escaped.
+        return json.dumps(qname).join(answer).encode()
+
+    def _list(self, params: Params) -> bytes:
+        snap = self._snapshot_source()
+        domain_id = _as_int(params.get("domain_id"))
+        zonename = params.get("zonename")
+        by_id = snap.zone_by_id.get(domain_id) if domain_id is not None and domain_id >= 1 else None
+        by_name = snap.zone_by_name.get(_norm(zonename)) if type(zonename) is str else None
+        if by_id is not None and by_name is not None and by_id is not by_name:
+            # The two only disagree if zone ids were reassigned between pdns's SOA lookup
+            # and this call; sending another zone's records would corrupt the secondary.
+            raise BadRequest(f"domain_id {domain_id} is not zone {zonename!r}")
+        zone = by_id or by_name
+        if zone is None:
+            log.info("list: zone %r (id %r) is not served, answered false", zonename, domain_id)
+            return FALSE
+        return _list_reply(snap, zone)
+
+    def _get_all_domains(self, params: Params) -> bytes:
+        # include_disabled is ignored: pphook has no disabled zones. Never false here:
+        # false empties pdns's zone cache (REFUSED for every query until the next
+        # refresh), while a reply without "result" makes pdns keep the old cache at
+        # runtime, and exit (to be restarted) at start-up.
+        try:
+            snap = self._snapshot_source()
+            notified = self._notified_or_empty()
+            infos = [_domain_info(z, notified.get(z.name, 0)) for z in snap.zones]
+        except Exception:
+            self.errors += 1
+            log.exception("getAllDomains: no zone list; answered without result")
+            return NO_RESULT
+        return _reply(infos)
+
+    def _get_domain_info(self, params: Params) -> bytes:
+        name = params.get("name")
+        if type(name) is not str:
+            raise BadRequest("'name' must be a string")
+        zone = self._snapshot_source().zone_by_name.get(_norm(name))
+        if zone is None:
+            return FALSE
+        return _reply(_domain_info(zone, self._notified_or_empty().get(zone.name, 0)))
+
+    def _get_updated_masters(self, params: Params) -> bytes:
+        # An exception or timeout here makes pdns _exit(1): answer false fast instead.
+        try:
+            notified = self._notified.get_all()
+            infos = [
+                _domain_info(z, notified.get(z.name, 0))
+                for z in self._snapshot_source().zones
+                if z.serial != notified.get(z.name, 0)
+            ]
+        except Exception:
+            self.errors += 1
+            log.exception("getUpdatedMasters: cannot read notified serials, answered false")
+            return FALSE
+        return _reply(infos)
+
+    def _set_notified(self, params: Params) -> bytes:
+        zone_id = _as_int(params.get("id"))
+        serial = _as_int(params.get("serial"))
+        if zone_id is None or serial is None or not 0 <= serial <= _MAX_SERIAL:
+            raise BadRequest("'id' and 'serial' must be integers (serial 0..2^32-1)")
+        zone = self._snapshot_source().zone_by_id.get(zone_id)
+        if zone is None:
+            raise BadRequest(f"no served zone has id {zone_id}")
+        try:
+            self._notified.set(zone.name, serial)
+        except Exception:  # the store is down: pdns only logs false, it would die on an error
+            self.errors += 1
+            log.exception(
+                "setNotified: cannot store serial %d of %s, answered false", serial, zone.name
+            )
+            return FALSE
+        return TRUE
+
+    def _get_all_domain_metadata(self, params: Params) -> bytes:
+        return EMPTY_OBJECT
+
+    def _get_domain_metadata(self, params: Params) -> bytes:
+        return EMPTY_ARRAY
+
+    # ------------------------------------------------------------------ helpers
+
+    def _notified_or_empty(self) -> Mapping[str, int]:
+        """Notified serials for informational replies; a store failure must not fail them."""
+        try:
+            return self._notified.get_all()
+        except Exception:
+            log.exception("cannot read notified serials; reporting 0")
+            return {}
+
+
+class _Answers:
+    """The lookup replies of one snapshot, formatted on first use and then reused.
+
+    Only found names are cached (random names must not grow it). When the cache is
+    full it stops growing instead of being cleared: with pdns's caches off the working
+    set can be every name, and clear-and-refill would turn every lookup into a miss
+    plus an insert. A new snapshot starts a new, empty cache.
+    """
+
+    __slots__ = ("_cache", "_zone_of_parent", "snapshot")
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self._cache: dict[tuple[str, str], Answer] = {}
+        self._zone_of_parent: dict[str, Zone | None] = {}
+
+    def get(self, name: str, qtype: str) -> Answer | None:
+        key = (name, qtype)
+        answer = self._cache.get(key)
+        if answer is None:
+            answer = self._build(name, qtype.upper())
+            if answer is not None and len(self._cache) < MAX_CACHED_ANSWERS:
+                self._cache[key] = answer
+        return answer
+
+    def _build(self, name: str, qtype: str) -> Answer | None:
+        """None means no records. SOA: only at an exact apex and only the SOA, since
+        pdns turns any name that answers an SOA lookup into a zone apex and rejects
+        other types in an SOA answer. ENT: a type-0 placeholder so pdns says NODATA
+        instead of NXDOMAIN."""
+        snap = self.snapshot
+        apex = snap.zone_by_name.get(name)
+        if qtype == "SOA":
+            if apex is None:
+                return None
+            return _fragments([_record_tail(apex, "SOA", apex.soa_content, snap.ttl)])
+        rrs = snap.names.get(name)
+        if rrs is None and apex is None:
+            if qtype == "ANY" and name in snap.ents:
+                zone = self._zone_below_apex(name)
+                if zone is not None:
+                    return _fragments([_record_tail(zone, "ENT", "", snap.ttl)])
+            return None
+        zone = apex or self._zone_below_apex(name)
+        if zone is None:  # cannot happen for a snapshot built by assemble(); be safe anyway
+            return None
+        ttl = snap.ttl
+        tails = []
+        if qtype == "ANY":
+            if apex is not None:
+                tails.append(_record_tail(zone, "SOA", zone.soa_content, ttl))
+            tails.extend(_record_tail(zone, t, c, ttl) for t, c in rrs or ())
+        else:
+            tails.extend(_record_tail(zone, t, c, ttl) for t, c in rrs or () if t == qtype)
+        return _fragments(tails) if tails else None
+
+    def _zone_below_apex(self, name: str) -> Zone | None:
+        """The zone of a served name that is not itself an apex: the zone of its parent,
+        memoised per parent (few distinct parents; the suffix walk is the slow part)."""
+        parent = name.partition(".")[2]
+        try:
+            return self._zone_of_parent[parent]
+        except KeyError:
+            zone = self._zone_of_parent[parent] = self.snapshot.zone_of(parent)
+            return zone
+
+
+def _record_tail(zone: Zone, qtype: str, content: str, ttl: int) -> tuple[str, str]:
+    """The JSON of one record, split around where the qname goes."""
+    return (
+        f'{{"qtype":"{qtype}","qname":',
+        f',"content":"{content}","ttl":{ttl},"domain_id":{zone.id},"auth":1}}',
+    )
+
+
+def _fragments(records: list[tuple[str, str]]) -> Answer:
+    """Fragments such that ``qname_json.join(fragments)`` is the whole reply line."""
+    parts = ['{"result":[']
+    for i, (head, tail) in enumerate(records):
+        parts[-1] += ("," if i else "") + head
+        parts.append(tail)
+    parts[-1] += "]}\n"
+    return tuple(parts)
+
+
+def _list_reply(snap: Snapshot, zone: Zone) -> bytes:
+    """Every record of ``zone`` (SOA first), built by string formatting: at 100k
+    records this is several times faster than json.dumps of dicts."""
+    tail = f'","ttl":{snap.ttl},"domain_id":{zone.id},"auth":1}}'
+    items = [
+        f'{{"qtype":"{qtype}","qname":"{owner}.","content":"{content}{tail}'
+        for owner, qtype, content in snap.zone_records(zone)
+    ]
+    return ('{"result":[' + ",".join(items) + "]}\n").encode()
+
+
+def _domain_info(zone: Zone, notified_serial: int) -> dict[str, Any]:
+    # "kind" must be exactly lowercase "master"; anything else is Native to pdns.
+    return {
+        "id": zone.id,
+        "zone": zone.name + ".",
+        "kind": "master",
+        "serial": zone.serial,
+        "notified_serial": notified_serial,
+        "last_check": 0,
+    }
+
+
+def _reply(result: object) -> bytes:
+    return (json.dumps({"result": result}, separators=(",", ":")) + "\n").encode()
+
+
+def _norm(name: str) -> str:
+    """Internal form of a DNS name: lowercase, one trailing dot stripped."""
+    name = name.lower()
+    return name[:-1] if name.endswith(".") else name
+
+
+def _as_int(value: object) -> int | None:
+    """An id or serial as pdns sends it (json11 numbers are doubles; strings tolerated)."""
+    if type(value) is int:
+        result = value
+    elif type(value) is float and value.is_integer():
+        result = int(value)
+    elif type(value) is str and 0 < len(value) <= 20 and value.isascii():
+        digits = value[1:] if value[:1] == "-" else value
+        if not digits.isdigit():
+            return None
+        result = int(value)
+    else:
+        return None
+    return result if -1 <= result <= max(_MAX_SERIAL, _MAX_ID) else None
+
+
+def _excerpt(line: bytes | str, limit: int = 200) -> str:
+    """A log-safe excerpt of a request (repr escapes control characters)."""
+    text = repr(line[:limit])
+    return text + f"... ({len(line)} in all)" if len(line) > limit else text
