@@ -1,0 +1,133 @@
+"""Policy filters: which rows the operator wants published, and which may get a PTR.
+
+These are decisions, not problems (SPEC 5 rule 6): a filtered row is simply not
+published, a row whose PTR is suppressed keeps its A/AAAA record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from validators.address import parse_decimal
+from validators.model import AddressRow, Code, IpamData, Policy, SubnetRow
+from validators.rejection import Rejection
+from validators.text import quote
+
+
+def _name_key(name: str) -> str:
+    # Tag and section names are compared the way phpIPAM's collation compares them:
+    # case-insensitively, surrounding spaces ignored.
+    return name.strip().casefold()
+
+
+class RowFilter:
+    """The state filter, then the section filter; both empty means every row passes."""
+
+    __slots__ = ("_by_state", "_by_subnet", "_data", "_policy", "_section_ok", "_states")
+
+    def __init__(self, data: IpamData, policy: Policy) -> None:
+        self._data = data
+        self._policy = policy
+        self._states = _allowed_states(policy.publish_states, data.tags)
+        self._section_ok = _allowed_subnets(policy.sections, data.subnets, data.sections)
+        # Many rows share a state or a subnet: build each rejection once.
+        self._by_state: dict[int | None, Rejection] = {}
+        self._by_subnet: dict[int | None, Rejection] = {}
+
+    def rejection(self, row: AddressRow) -> Rejection | None:
+        """Why the policy does not publish ``row``, or None when it passes both filters."""
+        states = self._states
+        if states is not None and row.state not in states:
+            rejection = self._by_state.get(row.state)
+            if rejection is None:
+                rejection = Rejection(Code.STATE_FILTERED, self._state_reason(row.state))
+                self._by_state[row.state] = rejection
+            return rejection
+        section_ok = self._section_ok
+        if section_ok is not None and not section_ok.get(row.subnet_id, False):
+            rejection = self._by_subnet.get(row.subnet_id)
+            if rejection is None:
+                rejection = Rejection(Code.SECTION_FILTERED, self._section_reason(row.subnet_id))
+                self._by_subnet[row.subnet_id] = rejection
+            return rejection
+        return None
+
+    def _state_reason(self, state: int | None) -> str:
+        wanted = ", ".join(str(s) for s in self._policy.publish_states)
+        if state is None:
+            return f"state is NULL, and policy.publish_states ({wanted}) does not include it"
+        tag = self._data.tags.get(state)
+        shown = f"{quote(tag)} (id {state})" if tag is not None else f"id {state} (no such tag)"
+        return f"state {shown} is not in policy.publish_states ({wanted})"
+
+    def _section_reason(self, subnet_id: int | None) -> str:
+        wanted = ", ".join(self._policy.sections)
+        subnet = self._data.subnets.get(subnet_id) if subnet_id is not None else None
+        if subnet is None:
+            return (
+                f"its subnet (id {subnet_id}) is unknown, so its section cannot match "
+                f"policy.sections ({wanted})"
+            )
+        section_id = subnet.section_id
+        section = self._data.sections.get(section_id) if section_id is not None else None
+        if section is None:
+            return (
+                f"its subnet {subnet.id} is in no known section (id {section_id}), "
+                f"so it cannot match policy.sections ({wanted})"
+            )
+        return f"section {quote(section)} is not in policy.sections ({wanted})"
+
+
+class PtrGate:
+    """Why a published row may not hold its IP's PTR (SPEC 5 rule 6, 5.1)."""
+
+    __slots__ = ("_flag_on", "_requires_flag")
+
+    def __init__(self, data: IpamData, policy: Policy) -> None:
+        self._requires_flag = policy.ptr_requires_subnet_flag
+        self._flag_on = frozenset(sid for sid, s in data.subnets.items() if s.dns_recursive)
+
+    def blocks(self, row: AddressRow) -> tuple[Code, ...]:
+        """The codes that keep ``row`` out of the PTR decision; () when it may hold it."""
+        if row.ptr_ignore:
+            if self._requires_flag and row.subnet_id not in self._flag_on:
+                return (Code.PTR_IGNORED, Code.PTR_SUBNET_FLAG_OFF)
+            return (Code.PTR_IGNORED,)
+        if self._requires_flag and row.subnet_id not in self._flag_on:
+            return (Code.PTR_SUBNET_FLAG_OFF,)
+        return ()
+
+
+def _allowed_states(
+    publish_states: tuple[str | int, ...], tags: Mapping[int, str]
+) -> frozenset[int | None] | None:
+    """State ids the policy publishes; None = every state (NULL and unknown ids too)."""
+    if not publish_states:
+        return None
+    ids: set[int | None] = set()
+    names: set[str] = set()
+    for wanted in publish_states:
+        text = str(wanted).strip()
+        names.add(_name_key(text))
+        # 2 and "2" (a TOML list of strings) both name tag id 2.
+        number = parse_decimal(text)
+        if number is not None:
+            ids.add(number)
+    ids.update(tag_id for tag_id, tag in tags.items() if _name_key(tag) in names)
+    return frozenset(ids)
+
+
+def _allowed_subnets(
+    wanted_sections: tuple[str, ...],
+    subnets: Mapping[int, SubnetRow],
+    sections: Mapping[int, str],
+) -> dict[int | None, bool] | None:
+    """Subnet id -> in a wanted section; None = every section. Unknown subnets fail."""
+    if not wanted_sections:
+        return None
+    wanted = {_name_key(name) for name in wanted_sections}
+    allowed: dict[int | None, bool] = {}
+    for subnet_id, subnet in subnets.items():
+        section = sections.get(subnet.section_id) if subnet.section_id is not None else None
+        allowed[subnet_id] = section is not None and _name_key(section) in wanted
+    return allowed
