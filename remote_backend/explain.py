@@ -138,8 +138,7 @@ def _describe_row(
     yield (
         f"  row {row.id}: ip_addr {row.ip_addr!r} ({address or 'invalid'}), "
         f"hostname {row.hostname!r}, mac {row.mac!r}, state {state}, "
-        f"{where}, section {section or '-'}"
-        + (", PTRignore" if row.ptr_ignore else "")
+        f"{where}, section {section or '-'}" + (", PTRignore" if row.ptr_ignore else "")
     )
     fqdn = _qualified(row, policy)
     if address is not None and fqdn and (fqdn, address) in published:

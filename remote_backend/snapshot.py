@@ -92,8 +92,14 @@ def _canonical_key(name: str) -> tuple[str, ...]:
     return tuple(reversed(name.split(".")))
 
 
-def _absolute(name: str) -> str:
-    return name + "."
+def _content_name(name: str) -> str:
+    """A domain name inside record content, as pdns itself prints it: no trailing dot.
+
+    pdns parses content names as absolute either way, but `pdnsutil check-zone` warns
+    when the text it got differs from its own rendering ("Parsed and original record
+    content are not equal").
+    """
+    return name
 
 
 def compute_zone_contents(publication: Publication, settings: ZoneSettings) -> list[ZoneContent]:
@@ -106,7 +112,7 @@ def compute_zone_contents(publication: Publication, settings: ZoneSettings) -> l
     zone_names = settings.all_zone_names
     index = ZoneIndex(zone_names)
     per_zone: dict[str, dict[str, list[RR]]] = {z: {} for z in zone_names}
-    ns_rrs = [("NS", _absolute(ns)) for ns in settings.nameservers]
+    ns_rrs = [("NS", _content_name(ns)) for ns in settings.nameservers]
     for z in zone_names:
         per_zone[z][z] = list(ns_rrs)
 
@@ -121,7 +127,7 @@ def compute_zone_contents(publication: Publication, settings: ZoneSettings) -> l
         zone = index.find(owner)
         if zone is None:
             continue
-        per_zone[zone].setdefault(owner, []).append(("PTR", _absolute(ptr.fqdn)))
+        per_zone[zone].setdefault(owner, []).append(("PTR", _content_name(ptr.fqdn)))
 
     contents = []
     for z in zone_names:
@@ -152,8 +158,8 @@ def _fingerprint(zone: str, records: Mapping[str, tuple[RR, ...]], settings: Zon
 
 
 def soa_content(settings: ZoneSettings, serial: int) -> str:
-    mname = _absolute(settings.nameservers[0]) if settings.nameservers else "."
-    rname = _absolute(settings.hostmaster)
+    mname = _content_name(settings.nameservers[0]) if settings.nameservers else "."
+    rname = _content_name(settings.hostmaster)
     soa = settings.soa
     return f"{mname} {rname} {serial} {soa.refresh} {soa.retry} {soa.expire} {soa.minimum}"
 

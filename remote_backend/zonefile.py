@@ -17,7 +17,9 @@ def zone_to_text(snapshot: Snapshot, zone: Zone) -> str:
     result = dns.zone.Zone(origin, relativize=False)
     for owner, qtype, content in snapshot.zone_records(zone):
         rdtype = dns.rdatatype.from_text(qtype)
-        rdata = dns.rdata.from_text(dns.rdataclass.IN, rdtype, content, origin=dns.name.root)
+        rdata = dns.rdata.from_text(
+            dns.rdataclass.IN, rdtype, content, origin=dns.name.root, relativize=False
+        )
         node = result.find_node(dns.name.from_text(owner), create=True)
         rdataset = node.find_rdataset(dns.rdataclass.IN, rdtype, create=True)
         rdataset.add(rdata, snapshot.ttl)

@@ -65,9 +65,9 @@ def test_records_in_longest_zone_and_apex_has_ns() -> None:
     assert snap.zone_of("pc.lab.example.com").name == "lab.example.com"  # type: ignore[union-attr]
     assert snap.zone_of("3.2.1.10.in-addr.arpa").name == "1.10.in-addr.arpa"  # type: ignore[union-attr]
     assert snap.zone_of("5.0.0.10.in-addr.arpa").name == "10.in-addr.arpa"  # type: ignore[union-attr]
-    assert snap.rrs("3.2.1.10.in-addr.arpa") == (("PTR", "pc.lab.example.com."),)
-    assert ("NS", "ns1.example.com.") in snap.rrs("example.com")
-    assert ("NS", "ns2.example.com.") in snap.rrs("1.10.in-addr.arpa")
+    assert snap.rrs("3.2.1.10.in-addr.arpa") == (("PTR", "pc.lab.example.com"),)
+    assert ("NS", "ns1.example.com") in snap.rrs("example.com")
+    assert ("NS", "ns2.example.com") in snap.rrs("1.10.in-addr.arpa")
     assert snap.zone_of("example.org") is None
 
 
@@ -103,7 +103,7 @@ def test_soa_and_record_counts() -> None:
     snap = build(publication(("a.example.com", "10.0.0.1")), serial=2026112201)
     zone = snap.zone_by_name["example.com"]
     assert zone.soa_content == (
-        "ns1.example.com. hostmaster.example.com. 2026112201 10800 3600 1209600 3600"
+        "ns1.example.com hostmaster.example.com 2026112201 10800 3600 1209600 3600"
     )
     assert zone.record_count == 1 + 2 + 1  # SOA, 2 NS, A
     assert [z.id for z in snap.zones] == [1, 2, 3, 4, 5]
@@ -118,3 +118,11 @@ def test_export_is_a_loadable_master_file() -> None:
     assert names == {"example.com.", "a.example.com.", "b.example.com."}
     a = parsed.find_rdataset("a.example.com.", "A")
     assert a.ttl == 600 and {r.address for r in a} == {"10.0.0.1"}
+
+
+def test_export_names_are_absolute() -> None:
+    snap = build(publication(("a.example.com", "10.0.0.1")))
+    text = zone_to_text(snap, snap.zone_by_name["10.in-addr.arpa"])
+    assert "IN NS ns1.example.com.\n" in text
+    assert "1.0.0.10.in-addr.arpa. 600 IN PTR a.example.com.\n" in text
+    assert "IN SOA ns1.example.com. hostmaster.example.com. 7 " in text

@@ -126,8 +126,8 @@ def test_lookup_any_at_apex_has_soa_ns_and_apex_address(
     records = lookup(handler, "Example.COM.", zone_id=1)
     assert rrs(records) == {
         ("SOA", soa_of(snapshot, "example.com")),
-        ("NS", "ns1.example.com."),
-        ("NS", "ns2.example.com."),
+        ("NS", "ns1.example.com"),
+        ("NS", "ns2.example.com"),
         ("A", "10.0.0.10"),
     }
     assert {r["domain_id"] for r in records} == {1}
@@ -149,7 +149,7 @@ def test_lookup_soa_at_apex_returns_only_the_soa(
     fields = soa["content"].split()
     assert len(fields) == 7
     assert int(fields[2]) == SERIALS[apex.rstrip(".")]
-    assert fields[:2] == ["ns1.example.com.", "hostmaster.example.com."]
+    assert fields[:2] == ["ns1.example.com", "hostmaster.example.com"]
 
 
 @pytest.mark.parametrize(
@@ -178,19 +178,19 @@ def test_lookup_single_type_filters(handler: BackendHandler) -> None:
     assert lookup(handler, "www.example.com.", "MX") == []
     assert lookup(handler, "www.example.com.", "PTR") == []
     assert rrs(lookup(handler, "example.com.", "NS")) == {
-        ("NS", "ns1.example.com."),
-        ("NS", "ns2.example.com."),
+        ("NS", "ns1.example.com"),
+        ("NS", "ns2.example.com"),
     }
     assert rrs(lookup(handler, "example.com.", "A")) == {("A", "10.0.0.10")}
 
 
 def test_lookup_ptr_forward_and_ip6(handler: BackendHandler) -> None:
     records = lookup(handler, "5.1.1.10.In-Addr.Arpa.")
-    assert rrs(records) == {("PTR", "www.example.com.")}
+    assert rrs(records) == {("PTR", "www.example.com")}
     assert records[0]["domain_id"] == 2
     v6 = "5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa."
     records = lookup(handler, v6.upper())
-    assert rrs(records) == {("PTR", "www.example.com.")}
+    assert rrs(records) == {("PTR", "www.example.com")}
     assert records[0]["domain_id"] == 3
 
 
