@@ -28,6 +28,8 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
+_ONE_SHOT = frozenset({"check", "explain", "export", "report", "audit"})
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -40,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
         help="config file (default: $PPHOOK_CONFIG, then /etc/pphook/pphook.toml)",
     )
     parser.add_argument("--version", action="version", version=f"pphook {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log progress of one-shot verbs too"
+    )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     verbs.add_parser("serve", help="unix-socket server for remote-connection-string=unix:...")
     verbs.add_parser("pipe", help="coprocess for remote-connection-string=pipe:command=...")
@@ -67,7 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PphookError as exc:
         print(f"pphook: {exc}", file=sys.stderr)
         return EXIT_USAGE if args.verb != "check" else EXIT_ERROR
-    setup_logging(config.log_level, config.log_format)
+    level = config.log_level
+    if args.verb in _ONE_SHOT and not args.verbose and level in ("DEBUG", "INFO"):
+        level = "WARNING"  # a one-shot verb's output is its report, not progress lines
+    setup_logging(level, config.log_format)
     handler = _VERBS[args.verb]
     try:
         return handler(config, args)
@@ -80,7 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(config: Config, args: argparse.Namespace) -> int:
     print(f"config: {config.path}: ok")
-    for path in filter(None, [config.path, config.ipam.password_file]):
+    secrets = [config.ipam.password_file]
+    if ":" in config.ipam.url.partition("://")[2].partition("@")[0] and "@" in config.ipam.url:
+        secrets.append(config.path)  # the URL carries a password
+    for path in filter(None, secrets):
         for warning in secret_file_warnings(path):
             print(f"warning: {warning}")
     builder = open_builder(config)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from remote_backend.ipam.reader import ChangeInfo
 from remote_backend.service import Build
 from remote_backend.zones import reverse_name
-from validators import normalise_hostname, parse_address
-from validators.model import AddressRow, IPAddress, Policy
+from validators import InvalidAddress, normalise_hostname, parse_address, subnet_family
+from validators.model import AddressRow, IPAddress, Policy, PtrRecord, SubnetRow
 
 
 def _qualified(row: AddressRow, policy: Policy) -> str | None:
@@ -99,18 +99,12 @@ def explain(
     return "\n".join(out) + "\n", rows
 
 
-def _parse(row: AddressRow, subnets: dict[int, object] | object) -> IPAddress | None:
+def _parse(row: AddressRow, subnets: Mapping[int, SubnetRow]) -> IPAddress | None:
+    parent = subnets.get(row.subnet_id) if row.subnet_id is not None else None
     try:
-        result = parse_address(row.ip_addr, _subnet(row, subnets))
-    except ValueError:
+        return parse_address(row.ip_addr, parent)
+    except InvalidAddress:
         return None
-    return result if isinstance(result, (ipaddress.IPv4Address, ipaddress.IPv6Address)) else None
-
-
-def _subnet(row: AddressRow, subnets: object) -> object:
-    if row.subnet_id is None or not hasattr(subnets, "get"):
-        return None
-    return subnets.get(row.subnet_id)
 
 
 def _ts(value: float | datetime | None) -> str:
@@ -125,7 +119,7 @@ def _describe_row(
     build: Build,
     row: AddressRow,
     published: set[tuple[str, IPAddress]],
-    ptr_owner: dict[IPAddress, object],
+    ptr_owner: dict[IPAddress, PtrRecord],
     policy: Policy,
     changes: dict[int, ChangeInfo],
 ) -> Iterable[str]:
@@ -145,8 +139,8 @@ def _describe_row(
         kind = "A" if address.version == 4 else "AAAA"
         yield f"    published: {kind} {fqdn} -> {address}"
     ptr = ptr_owner.get(address) if address is not None else None
-    if ptr is not None and getattr(ptr, "row_id", None) == row.id:
-        yield f"    published: PTR {reverse_name(address)} -> {fqdn}"  # type: ignore[arg-type]
+    if address is not None and ptr is not None and ptr.row_id == row.id:
+        yield f"    published: PTR {reverse_name(address)} -> {ptr.fqdn}"
     for finding in build.publication.findings_for(row.id):
         label = "problem" if finding.is_problem else "note"
         yield f"    {label} {finding.code.value}: {finding.reason}"
@@ -158,19 +152,17 @@ def _describe_row(
         yield f"    last edited {_ts(row.edit_date)} (editDate; no changelog entry)"
 
 
-def _subnet_text(subnet: object) -> str:
-    from validators.model import SubnetRow
-
-    assert isinstance(subnet, SubnetRow)
+def _subnet_text(subnet: SubnetRow) -> str:
     if subnet.is_folder:
         return f"folder id {subnet.id}"
+    family = subnet_family(subnet)
     try:
-        value = int(subnet.subnet or "")
-        mask = int(subnet.mask or "")
-        family = 6 if mask > 32 or value > 2**32 - 1 else 4
-        net = ipaddress.ip_network((value, mask) if family == 4 else (value, mask), strict=False)
-        if family == 6 and net.version == 4:
+        value, mask = int(subnet.subnet or ""), int(subnet.mask or "")
+        net: ipaddress.IPv4Network | ipaddress.IPv6Network
+        if family == 6:
             net = ipaddress.IPv6Network((value, mask), strict=False)
-        return f"subnet {net} (id {subnet.id})"
+        else:
+            net = ipaddress.IPv4Network((value, mask), strict=False)
     except ValueError:
         return f"subnet id {subnet.id} (unparsable: {subnet.subnet!r}/{subnet.mask!r})"
+    return f"subnet {net} (id {subnet.id})"

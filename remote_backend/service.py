@@ -17,7 +17,7 @@ from remote_backend.errors import IpamError, PphookError
 from remote_backend.ipam import ChangeToken, IpamReader, make_engine
 from remote_backend.snapshot import Snapshot, assemble, compute_zone_contents
 from remote_backend.state import StateStore
-from validators import validate
+from validators import Validator
 from validators.model import IpamData, Policy, Publication
 
 log = logging.getLogger("pphook.service")
@@ -41,12 +41,14 @@ class SnapshotBuilder:
         self.config = config
         self.reader = reader
         self.store = store
+        # one Validator across refreshes: it remembers hostname verdicts
+        self.validator = Validator(config.policy)
         self._generation = 0
 
     def build(self) -> Build:
         started = time.perf_counter()
         data = self.reader.read()
-        publication = validate(data, self.config.policy)
+        publication = self.validator.validate(data)
         contents = compute_zone_contents(publication, self.config.zones)
         serials = self.store.serials_for({c.name: c.fingerprint for c in contents})
         self._generation += 1
