@@ -47,7 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     verbs.add_parser("serve", help="unix-socket server for remote-connection-string=unix:...")
-    verbs.add_parser("pipe", help="coprocess for remote-connection-string=pipe:command=...")
+    p = verbs.add_parser("pipe", help="coprocess for remote-connection-string=pipe:command=...")
+    p.add_argument(
+        "--relay",
+        action="store_true",
+        help="forward to the `pphook serve` socket instead of loading phpIPAM itself "
+        "(the recommended deployment: pipe:command=... pipe --relay,timeout=0)",
+    )
     verbs.add_parser("check", help="check config and database, print zones and rejections")
     p = verbs.add_parser("explain", help="every phpIPAM row behind a name or IP, and why")
     p.add_argument("target", metavar="NAME-or-IP")
@@ -181,6 +187,18 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
 
 def _pipe(config: Config, args: argparse.Namespace) -> int:
     from remote_backend.connectors.pipe import serve_stdio
+
+    if args.relay:
+        from remote_backend.connectors.relay import RelayHandler
+
+        serve_stdio(
+            RelayHandler(
+                config.server.socket,
+                timeout=config.server.relay_timeout,
+                long_timeout=config.server.relay_list_timeout,
+            )
+        )
+        return EXIT_OK
 
     live = LiveSnapshot(open_builder(config))
     ready = threading.Event()

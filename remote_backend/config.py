@@ -55,6 +55,8 @@ class ServerSettings:
     pdns_control: str | None = None  # path of pdns_control for cache purges; None = off
     pdns_socket_dir: str | None = None
     metrics: str | None = None
+    relay_timeout: float = 2.0  # `pipe --relay`: seconds to wait for serve per lookup
+    relay_list_timeout: float = 120.0  # ... per `list` (AXFR) and getAllDomains
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,6 +463,14 @@ def _server(r: _Reader) -> ServerSettings:
         r.get(t, "server", "full_reload_interval", (int, float), d.full_reload_interval, "seconds")
     )
     r.check("server.full_reload_interval", full >= interval, "must be >= server.refresh_interval")
+    relay_timeout = float(
+        r.get(t, "server", "relay_timeout", (int, float), d.relay_timeout, "seconds")
+    )
+    r.check("server.relay_timeout", relay_timeout > 0, "must be > 0")
+    relay_list_timeout = float(
+        r.get(t, "server", "relay_list_timeout", (int, float), d.relay_list_timeout, "seconds")
+    )
+    r.check("server.relay_list_timeout", relay_list_timeout > 0, "must be > 0")
     r.unknown_keys(
         t,
         "server",
@@ -473,6 +483,8 @@ def _server(r: _Reader) -> ServerSettings:
             "pdns_control",
             "pdns_socket_dir",
             "metrics",
+            "relay_timeout",
+            "relay_list_timeout",
         },
     )
     return ServerSettings(
@@ -484,6 +496,8 @@ def _server(r: _Reader) -> ServerSettings:
         pdns_control=r.get(t, "server", "pdns_control", str, None, "a file path"),
         pdns_socket_dir=r.get(t, "server", "pdns_socket_dir", str, None, "a directory"),
         metrics=r.get(t, "server", "metrics", str, None, '"127.0.0.1:PORT"'),
+        relay_timeout=relay_timeout,
+        relay_list_timeout=relay_list_timeout,
     )
 
 

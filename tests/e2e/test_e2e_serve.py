@@ -52,7 +52,7 @@ class Stack:
     serve: PphookServe | None
 
 
-@pytest.fixture(scope="module", params=["unix", "pipe"])
+@pytest.fixture(scope="module", params=["unix", "pipe", "relay"])
 def stack(request: pytest.FixtureRequest, mariadb: MariaDBServer) -> Iterator[Stack]:
     data = PhpipamData(mariadb.connect_admin())
     load_dataset(data)
@@ -64,6 +64,11 @@ def stack(request: pytest.FixtureRequest, mariadb: MariaDBServer) -> Iterator[St
         serve = PphookServe(sections).start()
         config = serve.config_path
         connection = f"unix:path={serve.socket},timeout=10000"
+    elif request.param == "relay":  # the recommended deployment (pdns-config/)
+        serve = PphookServe(sections).start()
+        config = serve.config_path
+        command = " ".join([*pphook_command(), "--config", str(config), "pipe", "--relay"])
+        connection = f"pipe:command={command},timeout=0"
     else:
         config = write_config(base / "pphook.toml", sections)
         command = " ".join([*pphook_command(), "--config", str(config), "pipe"])

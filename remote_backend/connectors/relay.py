@@ -1,0 +1,105 @@
+"""Relay: a pipe coprocess that forwards pdns's requests to the `pphook serve` socket.
+
+Why: pdns 4.7's unix connector re-parses its whole receive buffer after every
+1500-byte read, so a large `list` reply (AXFR of a 100k-record zone) never completes
+over it; the pipe connector with ``timeout=0`` reads buffered and parses once. With
+this relay, pdns gets that fast pipe path while every request is still answered from
+the one shared snapshot of `pphook serve` (no snapshot build per coprocess, one DB
+poller, one copy in memory).
+
+``timeout=0`` switches off pdns's own reply timeout, so the relay enforces one:
+when `serve` does not answer in time, the relay answers itself — ``false`` for the
+two primary-mode methods (an error there makes pdns exit), and a reply without
+``result`` for everything else, which pdns turns into SERVFAIL for that query (never
+a cached NXDOMAIN) and keeps its zone cache.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from typing import BinaryIO
+
+from remote_backend.protocol import FALSE, TRUE
+
+log = logging.getLogger("pphook.connector.relay")
+
+_PRIMARY_METHODS = frozenset({"getUpdatedMasters", "setNotified"})
+_LONG_METHODS = frozenset({"list", "getAllDomains"})
+
+
+def _method(line: bytes) -> str:
+    try:
+        request = json.loads(line)
+    except ValueError:
+        return ""
+    method = request.get("method") if isinstance(request, dict) else None
+    return method if isinstance(method, str) else ""
+
+
+def _unavailable(reason: str) -> bytes:
+    # No "result" key on purpose: see the module docstring.
+    return json.dumps({"log": [f"pphook relay: {reason}"]}).encode() + b"\n"
+
+
+class RelayHandler:
+    """A LineHandler that answers each request through the `serve` socket."""
+
+    def __init__(
+        self,
+        socket_path: str,
+        *,
+        timeout: float = 2.0,
+        long_timeout: float = 120.0,
+        connect_timeout: float = 1.0,
+    ) -> None:
+        self.socket_path = socket_path
+        self.timeout = timeout
+        self.long_timeout = long_timeout
+        self.connect_timeout = connect_timeout
+        self._sock: socket.socket | None = None
+        self._reader: BinaryIO | None = None
+
+    def handle_line(self, line: bytes) -> bytes:
+        method = _method(line)
+        if method == "initialize":
+            # Answered here, at once: a late initialize desyncs the pipe for good.
+            return TRUE
+        try:
+            reader = self._connection()
+            assert self._sock is not None
+            self._sock.settimeout(self.long_timeout if method in _LONG_METHODS else self.timeout)
+            self._sock.sendall(line + b"\n")
+            reply = reader.readline()
+            if not reply.endswith(b"\n"):
+                raise ConnectionError("pphook serve closed the connection mid-reply")
+            return reply
+        except (OSError, ValueError) as exc:
+            self._close()
+            reason = f"{self.socket_path}: {exc or type(exc).__name__}"
+            log.warning(
+                "pphook serve did not answer %s (%s); is `pphook serve` running?",
+                method or "a request",
+                reason,
+            )
+            return FALSE if method in _PRIMARY_METHODS else _unavailable(reason)
+
+    def _connection(self) -> BinaryIO:
+        if self._reader is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(self.connect_timeout)
+            try:
+                sock.connect(self.socket_path)
+            except OSError:
+                sock.close()
+                raise
+            self._sock, self._reader = sock, sock.makefile("rb")
+        return self._reader
+
+    def _close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+        if self._sock is not None:
+            self._sock.close()
+        self._sock = self._reader = None
