@@ -144,10 +144,12 @@ class StateStore:
         own = self._own.get(zone)
         if own is not None and own[0] == fingerprint:
             return own[1]
+        # FOR UPDATE: two nodes seeing new content at once must not both allocate
+        # (MariaDB locks the row; SQLite serialises writers, the loser retries next tick)
         current = conn.execute(
-            sa.select(zone_serials.c.serial, zone_serials.c.fingerprint).where(
-                zone_serials.c.zone == zone
-            )
+            sa.select(zone_serials.c.serial, zone_serials.c.fingerprint)
+            .where(zone_serials.c.zone == zone)
+            .with_for_update()
         ).first()
         if current is not None and current.fingerprint == fingerprint:
             return int(current.serial)

@@ -116,6 +116,16 @@ class MariaDBServer:
             f"mysql+pymysql://{ADMIN_USER}:{self.admin_password}@127.0.0.1:{self.port}/{DATABASE}"
         )
 
+    def create_database(self, name: str) -> str:
+        """Create an empty database (e.g. a shared pphook state store); its admin URL."""
+        conn = self.connect_admin(database=None)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"CREATE DATABASE IF NOT EXISTS `{name}`")
+        finally:
+            conn.close()
+        return f"mysql+pymysql://{ADMIN_USER}:{self.admin_password}@127.0.0.1:{self.port}/{name}"
+
     def connect_admin(self, **kwargs: object) -> pymysql.connections.Connection:
         """An autocommit pymysql connection as the admin account, over TCP."""
         return self._connect(ADMIN_USER, self.admin_password, **kwargs)

@@ -149,3 +149,22 @@ class PphookServe:
     def run(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
         write_config(self.config_path, self.sections)
         return run_pphook(self.config_path, *args, timeout=timeout)
+
+
+def ask_socket(path: Path, method: str, parameters: Mapping[str, Any]) -> Any:
+    """One protocol request over a `pphook serve` socket, as pdns would send it."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(str(path))
+        sock.sendall(json.dumps({"method": method, "parameters": parameters}).encode() + b"\n")
+        with sock.makefile("rb") as reader:
+            return json.loads(reader.readline()).get("result")
+
+
+def soa_serial_via_socket(path: Path, zone: str) -> int | None:
+    result = ask_socket(path, "lookup", {"qtype": "SOA", "qname": zone + ".", "zone-id": -1})
+    if not result:
+        return None
+    return int(result[0]["content"].split()[2])
