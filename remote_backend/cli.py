@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from remote_backend import __version__
-from remote_backend.config import Config, load_config, secret_file_warnings
+from remote_backend.config import Config, ServerSettings, load_config, secret_file_warnings
 from remote_backend.errors import PphookError, ZoneNotServedError
 from remote_backend.logs import setup_logging
 from remote_backend.service import LiveSnapshot, open_builder
@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
         help="forward to the `pphook serve` socket instead of loading phpIPAM itself "
         "(the recommended deployment: pipe:command=... pipe --relay,timeout=0)",
     )
+    p.add_argument(
+        "--socket",
+        metavar="PATH",
+        help="with --relay: the serve socket; then no config file is read (pdns runs the "
+        "relay as its own user, which need not read pphook.toml)",
+    )
     verbs.add_parser("check", help="check config and database, print zones and rejections")
     p = verbs.add_parser("explain", help="every phpIPAM row behind a name or IP, and why")
     p.add_argument("target", metavar="NAME-or-IP")
@@ -73,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.verb == "pipe" and args.relay and args.socket:
+        setup_logging("INFO" if args.verbose else "WARNING")
+        return _relay(args.socket, ServerSettings())
     try:
         config = load_config(args.config, need_notifier=args.verb in ("report", "notifier"))
     except PphookError as exc:
@@ -189,16 +198,7 @@ def _pipe(config: Config, args: argparse.Namespace) -> int:
     from remote_backend.connectors.pipe import serve_stdio
 
     if args.relay:
-        from remote_backend.connectors.relay import RelayHandler
-
-        serve_stdio(
-            RelayHandler(
-                config.server.socket,
-                timeout=config.server.relay_timeout,
-                long_timeout=config.server.relay_list_timeout,
-            )
-        )
-        return EXIT_OK
+        return _relay(args.socket or config.server.socket, config.server)
 
     live = LiveSnapshot(open_builder(config))
     ready = threading.Event()
@@ -220,6 +220,18 @@ def _pipe(config: Config, args: argparse.Namespace) -> int:
 
     handler = BackendHandler(_current, live.builder.store)
     serve_stdio(handler)
+    return EXIT_OK
+
+
+def _relay(socket_path: str, server: ServerSettings) -> int:
+    from remote_backend.connectors.pipe import serve_stdio
+    from remote_backend.connectors.relay import RelayHandler
+
+    serve_stdio(
+        RelayHandler(
+            socket_path, timeout=server.relay_timeout, long_timeout=server.relay_list_timeout
+        )
+    )
     return EXIT_OK
 
 

@@ -81,9 +81,6 @@ def deployment(mariadb: MariaDBServer) -> Iterator[Deployment]:
     base = Path(tempfile.mkdtemp(prefix="pphook-drift-"))
     # pdns first (not started): pphook needs its control socket directory
     sections = default_sections(mariadb.url(), f"sqlite:///{base}/state.db", base / "pphook.sock")
-    command = " ".join(
-        [*pphook_command(), "--config", str(base / "unused.toml"), "pipe", "--relay"]
-    )
     pdns = PdnsServer(
         "placeholder",
         primary=True,
@@ -98,7 +95,8 @@ def deployment(mariadb: MariaDBServer) -> Iterator[Deployment]:
         "pdns_socket_dir": str(pdns.base_dir),
     }
     serve = PphookServe(sections).start()
-    command = " ".join([*pphook_command(), "--config", str(serve.config_path), "pipe", "--relay"])
+    # exactly as pdns-config/pdns.conf runs it: no config file, just the socket
+    command = " ".join([*pphook_command(), "pipe", "--relay", "--socket", str(serve.socket)])
     pdns.settings["remote-connection-string"] = f"pipe:command={command},timeout=0"
     named = NamedSecondary(pdns.port, ZONES)
     pdns.add_also_notify(f"127.0.0.1:{named.port}")

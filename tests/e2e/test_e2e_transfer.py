@@ -1,0 +1,70 @@
+"""A 20k-address phpIPAM reaches a BIND secondary complete, through the recommended
+deployment (`pphook serve` + pdns `pipe:command=pphook pipe --relay,timeout=0`).
+
+pdns 4.7's unix connector cannot carry `list` replies of this size (it re-parses its
+buffer per 1500-byte read); this is why the relay exists.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import dns.rdatatype
+import dns.zone
+import pytest
+from infra.dnsclient import axfr, soa_serial
+from infra.mariadb import MariaDBServer
+from infra.named import NamedSecondary
+from infra.pdns import PdnsServer
+from infra.phpipam_data import PhpipamData
+from infra.pphook import PphookServe, default_sections, pphook_command, run_pphook
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ZONES = ("example.com", "10.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa")
+
+
+def records(zone: dns.zone.Zone) -> set[tuple[str, str, str]]:
+    assert zone.origin is not None
+    return {
+        (
+            name.derelativize(zone.origin).to_text().lower(),
+            dns.rdatatype.to_text(rds.rdtype),
+            rd.to_text(origin=zone.origin, relativize=False).lower(),
+        )
+        for name, rds in zone.iterate_rdatasets()
+        for rd in rds
+    }
+
+
+def test_secondary_transfers_20k_zone(mariadb: MariaDBServer, phpipam: PhpipamData) -> None:
+    generated = phpipam.generate(20_000)
+    base = Path(tempfile.mkdtemp(prefix="pphook-xfr-"))
+    sections = default_sections(mariadb.url(), f"sqlite:///{base}/state.db", base / "pphook.sock")
+    serve = PphookServe(sections).start(timeout=120)
+    command = " ".join([*pphook_command(), "--config", str(serve.config_path), "pipe", "--relay"])
+    pdns = PdnsServer(f"pipe:command={command},timeout=0", primary=True, loglevel=4)
+    named = NamedSecondary(pdns.port, ZONES)
+    pdns.add_also_notify(f"127.0.0.1:{named.port}")
+    try:
+        pdns.start(wait_zone="example.com")
+        named.start()
+        for zone in ZONES:
+            serial = soa_serial(pdns.port, zone)
+            assert serial is not None
+            named.wait_serial(zone, serial, timeout=120)
+            exported = run_pphook(serve.config_path, "export", zone)
+            assert exported.returncode == 0, exported.stderr
+            expected = records(
+                dns.zone.from_text(exported.stdout, origin=zone + ".", relativize=False)
+            )
+            assert records(axfr(named.port, zone, timeout=120)) == expected, zone
+            if zone == "example.com":
+                # every published A/AAAA plus SOA and 2 NS: nothing lost on the way
+                assert len(expected) >= generated.published_a + generated.published_aaaa
+                assert len(expected) > 18_000
+    finally:
+        named.stop()
+        pdns.stop()
+        serve.cleanup()
