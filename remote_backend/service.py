@@ -1,8 +1,4 @@
-"""Builds snapshots from phpIPAM and keeps the current one fresh.
-
-reader -> validators -> snapshot: this module is the only place that runs that chain,
-so `serve`, `pipe`, `check`, `explain` and `export` all publish exactly the same data.
-"""
+"""Keeps the current snapshot fresh: polls phpIPAM, rebuilds, swaps atomically."""
 
 from __future__ import annotations
 
@@ -10,66 +6,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from remote_backend.config import Config
+from remote_backend.builder import Build, SnapshotBuilder, open_builder
 from remote_backend.errors import IpamError, PphookError
-from remote_backend.ipam import ChangeToken, IpamReader, make_engine
-from remote_backend.snapshot import Snapshot, assemble, compute_zone_contents
-from remote_backend.state import StateStore
-from validators import Validator
-from validators.model import IpamData, Policy, Publication
+from remote_backend.ipam import ChangeToken
+from remote_backend.snapshot import Snapshot
+
+__all__ = ["Build", "LiveSnapshot", "SnapshotBuilder", "open_builder"]
 
 log = logging.getLogger("pphook.service")
-
-
-@dataclass(frozen=True, slots=True)
-class Build:
-    """One pass of the chain, kept together for `check` and `explain`."""
-
-    data: IpamData
-    policy: Policy
-    publication: Publication
-    snapshot: Snapshot
-    seconds: float
-
-
-class SnapshotBuilder:
-    """Runs reader -> validators -> snapshot once, with serials from the state store."""
-
-    def __init__(self, config: Config, reader: IpamReader, store: StateStore) -> None:
-        self.config = config
-        self.reader = reader
-        self.store = store
-        # one Validator across refreshes: it remembers hostname verdicts
-        self.validator = Validator(config.policy)
-        self._generation = 0
-
-    def build(self) -> Build:
-        started = time.perf_counter()
-        data = self.reader.read()
-        publication = self.validator.validate(data)
-        contents = compute_zone_contents(publication, self.config.zones)
-        serials = self.store.serials_for({c.name: c.fingerprint for c in contents})
-        self._generation += 1
-        snapshot = assemble(contents, serials, self.config.zones, generation=self._generation)
-        seconds = time.perf_counter() - started
-        log.info(
-            "snapshot %d built: %d addresses read, %d records in %d zones, %d rejected, %.3f s",
-            snapshot.generation,
-            len(data.addresses),
-            snapshot.record_count,
-            len(snapshot.zones),
-            sum(1 for f in publication.findings if f.is_problem),
-            seconds,
-        )
-        return Build(data, self.config.policy, publication, snapshot, seconds)
-
-
-def open_builder(config: Config) -> SnapshotBuilder:
-    """Reader + state store + builder for ``config``."""
-    engine = make_engine(config.ipam, config.ipam_password())
-    return SnapshotBuilder(config, IpamReader(engine), StateStore(config.state.url))
 
 
 class LiveSnapshot:
@@ -112,8 +57,9 @@ class LiveSnapshot:
         )
         if not (force or full_due or self.current is None or token != self._token or token.settle):
             return False
-        build = self.builder.build()
-        self._last_full = time.monotonic() if (force or full_due) else self._last_full
+        full = force or full_due or self.current is None
+        build = self.builder.build(full=full)
+        self._last_full = time.monotonic() if full else self._last_full
         self._token = token
         self.last_build = build
         self.last_success = time.time()
