@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from remote_backend import __version__
 from remote_backend.config import Config, ServerSettings, load_config, secret_file_warnings
@@ -21,6 +22,9 @@ from remote_backend.errors import PphookError, ZoneNotServedError
 from remote_backend.logs import setup_logging
 from remote_backend.service import LiveSnapshot, open_builder
 from remote_backend.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from remote_backend.protocol import BackendHandler
 
 log = logging.getLogger("pphook")
 
@@ -103,12 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(config: Config, args: argparse.Namespace) -> int:
     print(f"config: {config.path}: ok")
-    secrets = [config.ipam.password_file]
-    if ":" in config.ipam.url.partition("://")[2].partition("@")[0] and "@" in config.ipam.url:
-        secrets.append(config.path)  # the URL carries a password
-    for path in filter(None, secrets):
-        for warning in secret_file_warnings(path):
-            print(f"warning: {warning}")
+    for warning in _secret_warnings(config):
+        print(f"warning: {warning}")
+    _print_server_status(config)
     builder = open_builder(config)
     latency = builder.reader.ping()
     print(f"phpIPAM database: {builder.reader.describe()}: reachable ({latency * 1000:.1f} ms)")
@@ -132,6 +133,35 @@ def _check(config: Config, args: argparse.Namespace) -> int:
     else:
         print("problems: none")
     return EXIT_OK
+
+
+def _print_server_status(config: Config) -> None:
+    """What the running `pphook serve` says about itself, if one listens on the socket."""
+    import json
+    import socket
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(3)
+            sock.connect(config.server.socket)
+            sock.sendall(b'{"method":"pphookStatus","parameters":{}}\n')
+            with sock.makefile("rb") as reader:
+                status = json.loads(reader.readline()).get("result")
+    except (OSError, ValueError):
+        print(f"pphook serve: not reachable on {config.server.socket}")
+        return
+    if not isinstance(status, dict):
+        print(f"pphook serve on {config.server.socket}: no status")
+        return
+    built = status.get("snapshot_built_at")
+    age = f"{time.time() - built:.0f} s" if isinstance(built, (int, float)) else "-"
+    print(
+        f"pphook serve on {config.server.socket}: {status.get('health')}, snapshot from "
+        f"{status.get('source')} ({status.get('snapshot_records')} records, age {age}), "
+        f"database circuit {status.get('circuit')}"
+    )
+    if status.get("last_error"):
+        print(f"  last error: {status['last_error']}")
 
 
 def _explain(config: Config, args: argparse.Namespace) -> int:
@@ -160,25 +190,32 @@ def _export(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _handler(config: Config, live: LiveSnapshot):  # type: ignore[no-untyped-def]
+def _handler(live: LiveSnapshot, source: Callable[[], Snapshot] | None = None) -> BackendHandler:
     from remote_backend.protocol import BackendHandler
 
-    return BackendHandler(live.get, live.builder.store)
+    return BackendHandler(source or live.get, live.builder.store, status_source=live.status)
 
 
 def _serve(config: Config, args: argparse.Namespace) -> int:
     from remote_backend.connectors.unix import UnixSocketServer
 
+    _warn_secret_files(config)
     live = LiveSnapshot(open_builder(config), on_change=_purger(config))
     _first_snapshot(live)
+    handler = _handler(live)
     server = UnixSocketServer(
         config.server.socket,
-        _handler(config, live),
+        handler,
         mode=config.server.socket_mode,
         group=config.server.socket_group,
     )
     server.bind()
     live.start()
+    if config.server.metrics:
+        from remote_backend.metrics import start_metrics
+
+        start_metrics(config.server.metrics, config.path, live, handler)
+        log.info("metrics on http://%s/metrics", config.server.metrics)
 
     def _stop(signum: int, _frame: object) -> None:
         log.info("signal %d: shutting down", signum)
@@ -186,12 +223,18 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info("serving %d zones on %s", len(live.get().zones), config.server.socket)
+    zones = len(live.current.zones) if live.current else 0
+    log.info("serving %d zones on %s (%s)", zones, config.server.socket, live.health().value)
     try:
         server.serve_forever()
     finally:
         live.stop()
     return EXIT_OK
+
+
+# A pipe coprocess waits this long for its first snapshot before answering SERVFAIL
+# (pdns's connector timeout is 2 s by default).
+PIPE_FIRST_SNAPSHOT_WAIT = 1.5
 
 
 def _pipe(config: Config, args: argparse.Namespace) -> int:
@@ -212,15 +255,39 @@ def _pipe(config: Config, args: argparse.Namespace) -> int:
 
     threading.Thread(target=_load, name="pphook-first-build", daemon=True).start()
 
-    def _current():  # type: ignore[no-untyped-def]
-        ready.wait()
+    def _current() -> Snapshot:
+        ready.wait(PIPE_FIRST_SNAPSHOT_WAIT)
         return live.get()
 
-    from remote_backend.protocol import BackendHandler
-
-    handler = BackendHandler(_current, live.builder.store)
-    serve_stdio(handler)
+    serve_stdio(_handler(live, _current))
     return EXIT_OK
+
+
+def _first_snapshot(live: LiveSnapshot) -> None:
+    """Read phpIPAM once; if it is down, fall back to the snapshot in the state store.
+
+    Either way the caller starts serving: the refresh thread keeps trying the database
+    (through the circuit breaker) and takes over as soon as it answers.
+    """
+    live.tick()
+    if live.current is None and not live.load_persisted():
+        log.error(
+            "phpIPAM is unreachable and no snapshot was persisted: answering SERVFAIL "
+            "until the database answers (%s)",
+            live.last_error,
+        )
+
+
+def _warn_secret_files(config: Config) -> None:
+    for warning in _secret_warnings(config):
+        log.warning("%s", warning)
+
+
+def _secret_warnings(config: Config) -> list[str]:
+    secrets = [config.ipam.password_file]
+    if ":" in config.ipam.url.partition("://")[2].partition("@")[0] and "@" in config.ipam.url:
+        secrets.append(config.path)  # the URL carries a password
+    return [w for path in secrets if path for w in secret_file_warnings(path)]
 
 
 def _relay(socket_path: str, server: ServerSettings) -> int:
@@ -233,18 +300,6 @@ def _relay(socket_path: str, server: ServerSettings) -> int:
         )
     )
     return EXIT_OK
-
-
-def _first_snapshot(live: LiveSnapshot) -> None:
-    delay = 0.5
-    while True:
-        try:
-            live.refresh(force=True)
-            return
-        except PphookError as exc:
-            log.warning("cannot build the first snapshot, retrying in %.1f s: %s", delay, exc)
-            time.sleep(delay)
-            delay = min(delay * 2, 10.0)
 
 
 def _purger(config: Config) -> Callable[[Snapshot, Snapshot], None] | None:

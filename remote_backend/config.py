@@ -55,6 +55,8 @@ class ServerSettings:
     pdns_control: str | None = None  # path of pdns_control for cache purges; None = off
     pdns_socket_dir: str | None = None
     metrics: str | None = None
+    breaker_failures: int = 3  # consecutive DB failures that open the circuit
+    breaker_cooldown: float = 5.0  # seconds before one probe may close it again
     relay_timeout: float = 2.0  # `pipe --relay`: seconds to wait for serve per lookup
     relay_list_timeout: float = 120.0  # ... per `list` (AXFR) and getAllDomains
 
@@ -463,6 +465,16 @@ def _server(r: _Reader) -> ServerSettings:
         r.get(t, "server", "full_reload_interval", (int, float), d.full_reload_interval, "seconds")
     )
     r.check("server.full_reload_interval", full >= interval, "must be >= server.refresh_interval")
+    breaker_failures = r.get(t, "server", "breaker_failures", int, d.breaker_failures, "an integer")
+    r.check("server.breaker_failures", breaker_failures >= 1, "must be >= 1")
+    breaker_cooldown = float(
+        r.get(t, "server", "breaker_cooldown", (int, float), d.breaker_cooldown, "seconds")
+    )
+    r.check(
+        "server.breaker_cooldown",
+        0 < breaker_cooldown <= 8,
+        "must be > 0 and <= 8 (changes must show within 10 s of the database coming back)",
+    )
     relay_timeout = float(
         r.get(t, "server", "relay_timeout", (int, float), d.relay_timeout, "seconds")
     )
@@ -485,6 +497,8 @@ def _server(r: _Reader) -> ServerSettings:
             "metrics",
             "relay_timeout",
             "relay_list_timeout",
+            "breaker_failures",
+            "breaker_cooldown",
         },
     )
     return ServerSettings(
@@ -498,6 +512,8 @@ def _server(r: _Reader) -> ServerSettings:
         metrics=r.get(t, "server", "metrics", str, None, '"127.0.0.1:PORT"'),
         relay_timeout=relay_timeout,
         relay_list_timeout=relay_list_timeout,
+        breaker_failures=breaker_failures,
+        breaker_cooldown=breaker_cooldown,
     )
 
 

@@ -41,3 +41,11 @@ class SocketSetupError(PphookError):
 
 class SocketInUseError(SocketSetupError):
     """Another live server already answers on the unix socket path."""
+
+
+class SnapshotUnavailableError(PphookError):
+    """No snapshot to answer from yet (first read of phpIPAM not done, none persisted).
+
+    The protocol answers such requests without a ``result`` so pdns returns SERVFAIL
+    (retried later) instead of a cached NXDOMAIN.
+    """

@@ -22,11 +22,15 @@ no trailing dot.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import time
+from bisect import bisect_left
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from remote_backend.errors import SnapshotUnavailableError
 from remote_backend.snapshot import Snapshot, Zone
 
 log = logging.getLogger("pphook.protocol")
@@ -34,6 +38,9 @@ log = logging.getLogger("pphook.protocol")
 MAX_LINE = 1 << 20  # bytes; pdns's requests are a few hundred bytes
 MAX_NAME = 1024  # characters; a DNS name is <= 253, or ~1000 with pdns's \DDD escapes
 MAX_CACHED_ANSWERS = 1 << 16  # bound on the per-snapshot lookup cache (~35 MB when full)
+SLOW_REQUEST = 0.1  # seconds: slower calls are logged with a request id
+# upper bounds (seconds) of the latency histogram exported as metrics
+LATENCY_BUCKETS = (0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
 FALSE = b'{"result":false}\n'
 TRUE = b'{"result":true}\n'
@@ -126,8 +133,15 @@ class BackendHandler:
         notified: NotifiedSerials,
         *,
         max_line: int = MAX_LINE,
+        status_source: Callable[[], Mapping[str, object]] | None = None,
     ) -> None:
         self._snapshot_source = snapshot_source
+        self._status_source = status_source
+        # per method: [count, total seconds, bucket counts...] (cheap to update; the
+        # metrics endpoint turns it into a Prometheus histogram at scrape time)
+        self.latency: dict[str, list[float]] = {}
+        self._request_ids = itertools.count(1)
+        self._unavailable_logged = False
         self._notified = notified
         self._max_line = max_line
         self._answers: _Answers | None = None
@@ -144,6 +158,8 @@ class BackendHandler:
             "setNotified": self._set_notified,
             "getAllDomainMetadata": self._get_all_domain_metadata,
             "getDomainMetadata": self._get_domain_metadata,
+            # not a pdns method: `pphook check` asks the running server for its state
+            "pphookStatus": self._pphook_status,
         }
         # pdns sends camelCase; some handlers dispatch case-insensitively, so accept
         # that too, counted under the canonical name (counter keys stay bounded).
@@ -181,7 +197,17 @@ class BackendHandler:
                 params = {}
             elif type(params) is not dict:
                 raise BadRequest(f"'parameters' is {type(params).__name__}, not an object")
-            return func(params)
+            started = time.perf_counter()
+            reply = func(params)
+            self._observe(method, time.perf_counter() - started, line)
+            return reply
+        except SnapshotUnavailableError as exc:
+            # No data yet: SERVFAIL (retried) rather than a cached NXDOMAIN.
+            self.errors += 1
+            if not self._unavailable_logged:
+                log.warning("%s: answered without result (pdns: SERVFAIL): %s", method, exc)
+                self._unavailable_logged = True
+            return NO_RESULT
         except BadRequest as exc:
             self.errors += 1
             if method == "<invalid>":
@@ -190,8 +216,34 @@ class BackendHandler:
             return FALSE
         except Exception:  # the last line of defence: pdns must get exactly one reply
             self.errors += 1
-            log.exception("%s: internal error, answered false; request: %s", method, _excerpt(line))
+            log.exception(
+                "request %d: %s: internal error, answered false; request: %s",
+                next(self._request_ids),
+                method,
+                _excerpt(line),
+            )
             return FALSE
+
+    def _observe(self, method: str, seconds: float, line: bytes | str) -> None:
+        stats = self.latency.get(method)
+        if stats is None:
+            stats = self.latency[method] = [0.0] * (2 + len(LATENCY_BUCKETS) + 1)
+        stats[0] += 1
+        stats[1] += seconds
+        stats[2 + bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        if seconds >= SLOW_REQUEST:
+            log.warning(
+                "request %d: slow %s took %.3f s; request: %s",
+                next(self._request_ids),
+                method,
+                seconds,
+                _excerpt(line),
+            )
+
+    def _pphook_status(self, params: Params) -> bytes:
+        if self._status_source is None:
+            return FALSE
+        return _reply(dict(self._status_source()))
 
     def _count(self, method: str) -> None:
         requests = self.requests

@@ -59,6 +59,21 @@ notified_serials = sa.Table(
 )
 
 
+persisted_snapshot = sa.Table(
+    "persisted_snapshot",
+    metadata,
+    # the last good snapshot, compressed, in chunks that fit MariaDB's default
+    # max_allowed_packet; one set of chunks shared by every node of the store
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("saved_at", sa.Float, nullable=False),
+    sa.Column("chunks", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary(length=2**32 - 1), nullable=False),
+)
+
+SNAPSHOT_CHUNK = 4 * 1024 * 1024
+
+
 class SerialFormat(StrEnum):
     UNIXTIME = "unixtime"  # seconds since the epoch of the change (default)
     DATE = "date"  # YYYYMMDDnn
@@ -232,6 +247,39 @@ class StateStore:
                         )
                     )
             self._notified[zone] = serial
+
+    # -- last good snapshot ---------------------------------------------------
+
+    def save_snapshot(self, payload: bytes, digest: str, now: float | None = None) -> bool:
+        """Store ``payload`` unless the stored one has the same digest; True if written."""
+        now = time.time() if now is None else now
+        t = persisted_snapshot
+        with self.engine.begin() as conn:
+            stored = conn.execute(sa.select(t.c.digest).where(t.c.seq == 0)).scalar()
+            if stored == digest:
+                return False
+            conn.execute(t.delete())
+            pieces = [
+                payload[i : i + SNAPSHOT_CHUNK] for i in range(0, len(payload), SNAPSHOT_CHUNK)
+            ] or [b""]
+            for seq, piece in enumerate(pieces):
+                conn.execute(
+                    t.insert().values(
+                        seq=seq, digest=digest, saved_at=now, chunks=len(pieces), data=piece
+                    )
+                )
+        return True
+
+    def load_snapshot(self) -> tuple[bytes, float] | None:
+        """The last saved payload and when it was saved, or None (none, or incomplete)."""
+        t = persisted_snapshot
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.c.seq, t.c.digest, t.c.saved_at, t.c.chunks, t.c.data).order_by(t.c.seq)
+            ).all()
+        if not rows or len(rows) != rows[0].chunks or len({r.digest for r in rows}) != 1:
+            return None
+        return b"".join(bytes(r.data) for r in rows), float(rows[0].saved_at)
 
     def close(self) -> None:
         self.engine.dispose()
