@@ -98,7 +98,9 @@ class PhpipamData:
         self.conn = conn
 
     def close(self) -> None:
-        self.conn.close()
+        """Close the connection (again is fine: outage tests close it before stopping)."""
+        if self.conn.open:
+            self.conn.close()
 
     # -- raw SQL ----------------------------------------------------------------
 
