@@ -57,7 +57,7 @@ class UnixSocketServer:
         group: str | None = None,
         max_line: int = MAX_LINE,
         max_connections: int = MAX_CONNECTIONS,
-        backlog: int = 128,
+        backlog: int = 1024,  # bursts of reconnecting pdns threads must not see EAGAIN
     ) -> None:
         self.path = os.path.abspath(os.fspath(path))
         self._handler = handler

@@ -322,3 +322,36 @@ def test_max_connections(sock_path: Path, handler: BackendHandler) -> None:
         assert json.loads(first.ask(LOOKUP_WWW))["result"]
         for c in (first, second, third):
             c.close()
+
+
+def test_thousands_of_concurrent_connections(server: UnixSocketServer, sock_path: Path) -> None:
+    """Waves of 300 simultaneous connections (3000 in all), well-behaved or not."""
+    warm_up = Client(sock_path)
+    assert json.loads(warm_up.ask(LOOKUP_WWW))["result"]
+    warm_up.close()
+    assert wait_until(lambda: server.connection_count == 0)
+    threads_before = threading.active_count()
+    fds_before = open_fds()
+    for wave in range(10):
+        clients = [Client(sock_path) for _ in range(300)]
+        for i, client in enumerate(clients):
+            kind = (wave + i) % 4
+            if kind == 0:
+                client.sock.sendall(LOOKUP_WWW)
+            elif kind == 1:
+                client.sock.sendall(b"\xff\x00 not json\n")
+            elif kind == 2:
+                client.sock.sendall(b'{"method":"lookup","parameters":{"qname":')  # cut short
+        for i, client in enumerate(clients):
+            if (wave + i) % 4 == 0:
+                assert json.loads(client.reader.readline())["result"]
+            client.close()
+        # the server keeps answering a normal client in the middle of the storm
+        probe = Client(sock_path)
+        assert json.loads(probe.ask(LOOKUP_WWW))["result"]
+        probe.close()
+    assert wait_until(
+        lambda: server.connection_count == 0 and threading.active_count() == threads_before,
+        timeout=20,
+    ), f"{threading.active_count()} threads, {threads_before} before"
+    assert wait_until(lambda: open_fds() == fds_before), "file descriptors leaked"
