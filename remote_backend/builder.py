@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from remote_backend.config import Config
 from remote_backend.ipam import IpamReader, make_engine
 from remote_backend.snapshot import Snapshot, assemble, compute_zone_contents
-from remote_backend.state import StateStore
+from remote_backend.state import SerialFormat, StateStore
 from validators import Validator
 from validators.model import IpamData, Policy, Publication
 
@@ -68,4 +68,8 @@ class SnapshotBuilder:
 def open_builder(config: Config) -> SnapshotBuilder:
     """Reader + state store + builder for ``config``."""
     engine = make_engine(config.ipam, config.ipam_password())
-    return SnapshotBuilder(config, IpamReader(engine), StateStore(config.state.url))
+    return SnapshotBuilder(
+        config,
+        IpamReader(engine),
+        StateStore(config.state.url, SerialFormat(config.zones.serial_format)),
+    )

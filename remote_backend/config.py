@@ -351,6 +351,12 @@ def _zones(r: _Reader) -> ZoneSettings:
         minimum=r.get(t, "zones", "soa_minimum", int, d.minimum, "seconds"),
     )
     secondaries = r.str_list(t, "zones", "secondaries", 'a list of "IP" or "IP:port"')
+    serial_format = r.get(t, "zones", "serial_format", str, "unixtime", "a string")
+    r.check(
+        "zones.serial_format",
+        serial_format in ("unixtime", "date", "counter"),
+        f'expected "unixtime", "date" (YYYYMMDDnn) or "counter", got {serial_format!r}',
+    )
     r.unknown_keys(
         t,
         "zones",
@@ -366,6 +372,7 @@ def _zones(r: _Reader) -> ZoneSettings:
             "soa_expire",
             "soa_minimum",
             "secondaries",
+            "serial_format",
         },
     )
     return ZoneSettings(
@@ -377,6 +384,7 @@ def _zones(r: _Reader) -> ZoneSettings:
         default_domain=default_domain,
         soa=timers,
         secondaries=secondaries,
+        serial_format=serial_format,
     )
 
 

@@ -35,6 +35,7 @@ class ZoneSettings:
     default_domain: str | None = None
     soa: SoaTimers = SoaTimers()
     secondaries: tuple[str, ...] = ()
+    serial_format: str = "unixtime"  # unixtime | date | counter (state.store.SerialFormat)
 
     @property
     def reverse_zone_names(self) -> tuple[str, ...]:
