@@ -29,7 +29,7 @@ log = logging.getLogger("pphook.ipam")
 def make_engine(settings: IpamSettings, password: str | None = None) -> Engine:
     """An engine that can only read: read-only sessions on MariaDB, query_only on SQLite."""
     url = make_url(settings.url)
-    if password is not None:
+    if password is not None and url.get_backend_name() != "sqlite":  # SQLite has no password
         url = url.set(password=password)
     if url.get_backend_name() == "sqlite":
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
