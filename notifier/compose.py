@@ -17,7 +17,15 @@ from email.utils import format_datetime, make_msgid
 from typing import Any
 
 from notifier.diff import StoredProblem
-from notifier.problems import CODE_ORDER, SINGULAR, TITLES, Problem, RowFacts, printable
+from notifier.problems import (
+    CODE_ORDER,
+    SINGULAR,
+    TITLES,
+    Problem,
+    RowFacts,
+    SecondaryFacts,
+    printable,
+)
 from notifier.render import Renderer
 from remote_backend.config import NotifierSettings
 from remote_backend.ipam.reader import ChangeInfo
@@ -50,6 +58,21 @@ class RowView:
 
 
 @dataclass(frozen=True, slots=True)
+class SecondaryView:
+    """A secondary behind pphook as templates see it (config and DNS values only)."""
+
+    secondary: str
+    zone: str
+    theirs: int | None
+    ours: int
+    status: str  # "behind" or "no answer"
+    error: str | None
+    since: str  # YYYY-MM-DD HH:MM:SS UTC
+    duration: str  # how long it had been behind when observed, e.g. "17 min"
+    checked_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class ProblemView:
     key: str
     code: str
@@ -61,9 +84,14 @@ class ProblemView:
     more_related: int
     detected_at: str | None = None
     resolved_at: str | None = None
+    secondary: SecondaryView | None = None  # set for SECONDARY_BEHIND, which has no rows
 
     @property
     def row(self) -> RowView:
+        if not self.rows:
+            # AttributeError: Jinja then reports an undefined `row` with file and line
+            # (a custom template that predates problems without rows)
+            raise AttributeError("this problem is about no phpIPAM row (see `secondary`)")
         return self.rows[0]
 
 
@@ -93,6 +121,32 @@ def when(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def duration(seconds: float) -> str:
+    """``45 s``, ``17 min``, ``3 h 5 min``, ``2 d 4 h``."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86400} d {s % 86400 // 3600} h"
+
+
+def secondary_view(facts: SecondaryFacts) -> SecondaryView:
+    return SecondaryView(
+        secondary=facts.secondary,
+        zone=facts.zone,
+        theirs=facts.theirs,
+        ours=facts.ours,
+        status=facts.status,
+        error=None if facts.error is None else printable(facts.error, 64),
+        since=when(facts.since) or "",
+        duration=duration(facts.checked_at - facts.since),
+        checked_at=when(facts.checked_at) or "",
+    )
 
 
 def address_link(base: str | None, row: RowFacts) -> str | None:
@@ -145,6 +199,7 @@ class Composer:
             more_related=p.more_related,
             detected_at=when(stored.detected_at) if stored else None,
             resolved_at=when(stored.resolved_at) if stored else None,
+            secondary=None if p.secondary is None else secondary_view(p.secondary),
         )
 
     # -- messages ----------------------------------------------------------------------
@@ -206,7 +261,11 @@ class Composer:
                 "parts": len(chunks),
                 "remaining": len(items) - shown,
             }
-            subject = _digest_subject(len(new), len(fixed), index + 1, len(chunks))
+            about_rows = any(p.secondary is None for p in new) or any(
+                s.problem.secondary is None for s in fixed
+            )
+            source = "phpIPAM" if about_rows else "DNS secondaries"
+            subject = _digest_subject(len(new), len(fixed), index + 1, len(chunks), source)
             text, html = self.renderer.pair("digest", context)
             message = self.message(subject, text, html, recipients, now)
             out.append(Outgoing("digest", message, tuple(new), tuple(fixed), tuple(recipients)))
@@ -227,7 +286,7 @@ class Composer:
             if limit is not None and len(out) >= limit:
                 return out
             text, html = self.renderer.pair("problem", {**common, "problem": self.view(p, changes)})
-            subject = f"[pphook] phpIPAM: {SINGULAR[p.code]} (row {p.row_id})"
+            subject = _single_subject(p, resolved=False)
             message = self.message(subject, text, html, recipients, now)
             out.append(Outgoing("problem", message, (p,), (), tuple(recipients)))
         for s in resolved:
@@ -235,9 +294,7 @@ class Composer:
                 return out
             view = self.view(s.problem, changes, s)
             text, html = self.renderer.pair("resolved", {**common, "problem": view})
-            subject = (
-                f"[pphook] phpIPAM: resolved: {SINGULAR[s.problem.code]} (row {s.problem.row_id})"
-            )
+            subject = _single_subject(s.problem, resolved=True)
             message = self.message(subject, text, html, recipients, now)
             out.append(Outgoing("resolved", message, (), (s,), tuple(recipients)))
         return out
@@ -286,11 +343,19 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _digest_subject(new: int, fixed: int, part: int, parts: int) -> str:
+def _single_subject(p: Problem, *, resolved: bool) -> str:
+    done = "resolved: " if resolved else ""
+    if p.secondary is not None:
+        # the label is a parsed IP address from the configuration, never phpIPAM text
+        return f"[pphook] DNS: {done}{SINGULAR[p.code]}: {p.secondary.secondary}"
+    return f"[pphook] phpIPAM: {done}{SINGULAR[p.code]} (row {p.row_id})"
+
+
+def _digest_subject(new: int, fixed: int, part: int, parts: int, source: str) -> str:
     pieces = []
     if new:
         pieces.append(f"{_plural(new, 'new DNS problem')}")
     if fixed:
         pieces.append(f"{fixed} resolved" if new else f"{_plural(fixed, 'DNS problem')} resolved")
     suffix = f" (part {part} of {parts})" if parts > 1 else ""
-    return f"[pphook] phpIPAM: {', '.join(pieces)}{suffix}"
+    return f"[pphook] {source}: {', '.join(pieces)}{suffix}"

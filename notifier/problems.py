@@ -8,6 +8,10 @@ Identity (``Problem.key``) is the SHA-256 of the canonical JSON of the code, the
 and the normalised values that *make* the problem (see ``_identity``). An edit that
 changes one of those values is a different problem and is mailed again; an edit of
 anything else (description, state, an unrelated column) is not.
+
+Problems that are not about phpIPAM rows (a DNS secondary staying behind) have codes of
+their own (``NotifierCode``, not the validators' ``Code``), no rows, and their facts in
+``Problem.secondary``; they go through the same diff, store, audit and mails.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from notifier.canonical import canonical_json, sha256_hex
@@ -22,8 +27,26 @@ from validators import InvalidAddress, normalise_hostname, normalise_mac, parse_
 from validators.address import parse_decimal, subnet_family
 from validators.model import AddressRow, Code, Finding, IpamData, Policy, Publication, SubnetRow
 
+
+class NotifierCode(StrEnum):
+    """Problems the notifier finds outside phpIPAM rows (validators never see them)."""
+
+    SECONDARY_BEHIND = "SECONDARY_BEHIND"
+
+
+ProblemCode = Code | NotifierCode
+
+
+def problem_code(value: str) -> ProblemCode:
+    """The code stored as ``value`` (a validator code or a notifier code)."""
+    try:
+        return Code(value)
+    except ValueError:
+        return NotifierCode(value)
+
+
 # The order problems are grouped in, in mails and everywhere else.
-CODE_ORDER: tuple[Code, ...] = (
+CODE_ORDER: tuple[ProblemCode, ...] = (
     Code.HOSTNAME_INVALID,
     Code.ZONE_NOT_FOUND,
     Code.IP_INVALID,
@@ -31,10 +54,11 @@ CODE_ORDER: tuple[Code, ...] = (
     Code.DUPLICATE_IP,
     Code.DUPLICATE_MAC,
     Code.MAC_INVALID,
+    NotifierCode.SECONDARY_BEHIND,
 )
 
 # Fixed text only: these end up in subjects, which never carry IPAM strings.
-TITLES: Mapping[Code, str] = {
+TITLES: Mapping[ProblemCode, str] = {
     Code.HOSTNAME_INVALID: "Invalid hostnames",
     Code.ZONE_NOT_FOUND: "Hostnames outside the served zones",
     Code.IP_INVALID: "Unreadable IP addresses",
@@ -42,8 +66,9 @@ TITLES: Mapping[Code, str] = {
     Code.DUPLICATE_IP: "IP addresses with several hostnames (PTR conflicts)",
     Code.DUPLICATE_MAC: "MAC addresses shared by different hosts",
     Code.MAC_INVALID: "Invalid MAC addresses",
+    NotifierCode.SECONDARY_BEHIND: "DNS secondaries behind pphook",
 }
-SINGULAR: Mapping[Code, str] = {
+SINGULAR: Mapping[ProblemCode, str] = {
     Code.HOSTNAME_INVALID: "Invalid hostname",
     Code.ZONE_NOT_FOUND: "Hostname outside the served zones",
     Code.IP_INVALID: "Unreadable IP address",
@@ -51,6 +76,7 @@ SINGULAR: Mapping[Code, str] = {
     Code.DUPLICATE_IP: "PTR conflict",
     Code.DUPLICATE_MAC: "Shared MAC address",
     Code.MAC_INVALID: "Invalid MAC address",
+    NotifierCode.SECONDARY_BEHIND: "Secondary behind",
 }
 
 # Related rows shown per problem (a MAC shared by 50 rows names the first few).
@@ -123,17 +149,66 @@ class RowFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class SecondaryFacts:
+    """A secondary that does not serve pphook's serial of a zone, as last observed.
+
+    Values come from the configuration (a parsed IP address, served zone names) and
+    from DNS answers (integers), never from phpIPAM.
+    """
+
+    secondary: str  # label: "192.0.2.1", "192.0.2.1:5353", "[2001:db8::1]:5353"
+    zone: str
+    theirs: int | None  # None: no answer
+    ours: int
+    status: str  # "behind" or "no answer" (remote_backend.secondaries)
+    error: str | None  # why there is no serial: timeout, REFUSED, ...
+    since: float  # behind since (unix time)
+    checked_at: float  # when this was observed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "secondary": self.secondary,
+            "zone": self.zone,
+            "theirs": self.theirs,
+            "ours": self.ours,
+            "status": self.status,
+            "error": self.error,
+            "since": self.since,
+            "checked_at": self.checked_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SecondaryFacts:
+        theirs = data.get("theirs")
+        return cls(
+            secondary=str(data["secondary"]),
+            zone=str(data["zone"]),
+            theirs=None if theirs is None else int(theirs),
+            ours=int(data["ours"]),
+            status=str(data["status"]),
+            error=data.get("error"),
+            since=float(data["since"]),
+            checked_at=float(data["checked_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
-    """One reportable problem; ``rows[0]`` is the row the finding is about."""
+    """One reportable problem; ``rows[0]`` is the row the finding is about.
+
+    A problem that is not about phpIPAM rows (``secondary`` set) has no rows and
+    ``row_id`` 0.
+    """
 
     key: str
-    code: Code
+    code: ProblemCode
     row_id: int
     reason: str
     dns: str  # what DNS does about it, one line
     identity: Mapping[str, Any]
     rows: tuple[RowFacts, ...]
     more_related: int = 0  # related rows not in ``rows``
+    secondary: SecondaryFacts | None = None
 
     @property
     def title(self) -> str:
@@ -145,10 +220,15 @@ class Problem:
 
     @property
     def sort_key(self) -> tuple[int, int, str]:
+        if self.secondary is not None:
+            where = f"{self.secondary.secondary} {self.secondary.zone}"
+            return (CODE_ORDER.index(self.code), 0, where)
         return (CODE_ORDER.index(self.code), self.row_id, self.key)
 
     def to_json(self) -> dict[str, Any]:
+        extra = {} if self.secondary is None else {"secondary": self.secondary.to_json()}
         return {
+            **extra,
             "key": self.key,
             "code": self.code.value,
             "row_id": self.row_id,
@@ -161,15 +241,17 @@ class Problem:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Problem:
+        secondary = data.get("secondary")
         return cls(
             key=str(data["key"]),
-            code=Code(data["code"]),
+            code=problem_code(data["code"]),
             row_id=int(data["row_id"]),
             reason=str(data["reason"]),
             dns=str(data["dns"]),
             identity=dict(data["identity"]),
             rows=tuple(RowFacts.from_json(r) for r in data["rows"]),
             more_related=int(data.get("more_related", 0)),
+            secondary=None if secondary is None else SecondaryFacts.from_json(secondary),
         )
 
 

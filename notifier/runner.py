@@ -1,6 +1,7 @@
 """One notifier pass, and the daemon loop around it.
 
-pass = read phpIPAM -> validators -> problem set -> diff with the state store ->
+pass = read phpIPAM -> validators -> problem set (+ secondaries behind pphook for longer
+than notifier.secondary_lag) -> diff with the state store ->
 record detections/resolutions (audited) -> compose -> send within the rate limit ->
 mark what the SMTP server accepted (audited). A mail that is not accepted marks
 nothing, so its problems are simply still pending at the next pass.
@@ -26,10 +27,12 @@ from notifier.errors import NotifierError, PassInProgressError, SmtpError
 from notifier.mailer import SmtpMailer, recipients
 from notifier.problems import find_problems
 from notifier.render import Renderer
+from notifier.secondaries import SoaQuery, secondary_problems
 from notifier.store import NotifierStore, open_store
 from remote_backend.config import Config, NotifierSettings, read_secret, secret_file_warnings
 from remote_backend.errors import IpamError, PphookError
 from remote_backend.ipam.reader import IpamReader, make_engine
+from remote_backend.secondaries import query_soa
 from validators import validate
 
 log = logging.getLogger("pphook.notifier")
@@ -51,7 +54,8 @@ class PassResult:
 
 
 class Notifier:
-    """Everything a pass needs; ``mailer_factory`` and ``clock`` are seams for tests."""
+    """Everything a pass needs; ``mailer_factory``, ``clock`` and ``soa_query`` are
+    seams for tests."""
 
     def __init__(
         self,
@@ -64,6 +68,7 @@ class Notifier:
         mailer_factory: Callable[[], SmtpMailer],
         clock: Callable[[], float] = time.time,
         node: str | None = None,
+        soa_query: SoaQuery = query_soa,
     ) -> None:
         self.config = config
         self.settings = settings
@@ -71,6 +76,7 @@ class Notifier:
         self.store = store
         self.mailer_factory = mailer_factory
         self.clock = clock
+        self.soa_query = soa_query
         node = node or socket.gethostname()
         self.composer = Composer(settings, renderer, node)
         self.holder = f"{node}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -102,8 +108,20 @@ class Notifier:
         data = self.reader.read()
         publication = validate(data, self.config.policy)
         current = find_problems(data, publication, self.config.policy)
+        stored = self.store.load()
+        current.update(
+            secondary_problems(
+                self.config,
+                self.store,
+                stored,
+                now,
+                lag=self.settings.secondary_lag,
+                dry_run=dry_run,
+                query=self.soa_query,
+            )
+        )
         changes = compute_changes(
-            self.store.load(), current, resolved_mails=self.settings.resolved_mails, now=now
+            stored, current, resolved_mails=self.settings.resolved_mails, now=now
         )
         if not dry_run:
             self.store.apply(changes, resolved_mails=self.settings.resolved_mails, now=now)

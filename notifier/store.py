@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,8 +20,9 @@ from notifier import audit
 from notifier import tables as t
 from notifier.diff import Changes, StoredProblem
 from notifier.problems import Problem
+from notifier.secondaries import LagRow, Pair
 from remote_backend.errors import StateStoreError
-from remote_backend.state.store import make_state_engine
+from remote_backend.state.store import make_state_engine, serial_history, zone_serials
 
 log = logging.getLogger("pphook.notifier")
 
@@ -44,10 +45,12 @@ class NotifierStore:
             self.engine = make_state_engine(url)
             if create:
                 t.metadata.create_all(self.engine)
-                self.ready = True
+                t.lag_metadata.create_all(self.engine)
+                self.ready = self.lag_ready = True
             else:
                 names = set(sa.inspect(self.engine).get_table_names())
                 self.ready = all(table.name in names for table in t.metadata.sorted_tables)
+                self.lag_ready = t.secondary_lag.name in names
         except (sa.exc.SQLAlchemyError, OSError) as exc:
             raise StateStoreError(
                 f"cannot open the state store {make_url(url).render_as_string()}: {exc} "
@@ -183,6 +186,88 @@ class NotifierStore:
             return int(conn.execute(query).scalar() or 0)
 
         return self._read(fn, 0)
+
+    # -- secondaries ------------------------------------------------------------------
+
+    def load_lag(self) -> dict[Pair, LagRow]:
+        """The (secondary, zone) pairs behind at the last pass, with since when."""
+
+        def fn(conn: sa.Connection) -> dict[Pair, LagRow]:
+            c = t.secondary_lag.c
+            rows = conn.execute(
+                sa.select(c.secondary, c.zone, c.since, c.theirs, c.ours, c.error, c.checked_at)
+            )
+            result = {}
+            for r in rows:
+                theirs = None if r.theirs is None else int(r.theirs)
+                row = LagRow(
+                    str(r.secondary),
+                    str(r.zone),
+                    float(r.since),
+                    theirs,
+                    int(r.ours),
+                    r.error,
+                    float(r.checked_at),
+                )
+                result[row.pair] = row
+            return result
+
+        return self._read(fn, {}) if self.lag_ready else {}
+
+    def save_lag(self, rows: Mapping[Pair, LagRow], forget: Iterable[Pair]) -> None:
+        """Replace the pairs in ``rows`` and delete those in ``forget`` (caught up, or
+        no longer watched), in one transaction."""
+        gone = set(forget) | set(rows)
+        if not gone:
+            return
+
+        def fn(conn: sa.Connection) -> None:
+            c = t.secondary_lag.c
+            for secondary, zone in gone:
+                conn.execute(
+                    t.secondary_lag.delete().where(c.secondary == secondary, c.zone == zone)
+                )
+            if rows:
+                conn.execute(
+                    t.secondary_lag.insert(),
+                    [
+                        {
+                            "secondary": r.secondary,
+                            "zone": r.zone,
+                            "since": r.since,
+                            "theirs": r.theirs,
+                            "ours": r.ours,
+                            "error": None if r.error is None else r.error[:64],
+                            "checked_at": r.checked_at,
+                        }
+                        for r in rows.values()
+                    ],
+                )
+
+        self._write(fn)
+
+    def served_serials(self) -> tuple[dict[str, int], list[tuple[str, int, float]]]:
+        """The serial `pphook serve` serves per zone, and when each recent serial was
+        first served (the backend's ``zone_serials`` and ``serial_history``, shared
+        through ``state.url``). Empty while no backend has used this store."""
+
+        def fn(conn: sa.Connection) -> tuple[dict[str, int], list[tuple[str, int, float]]]:
+            inspector = sa.inspect(conn)
+            if not inspector.has_table(zone_serials.name):
+                return {}, []
+            z = zone_serials.c
+            current = {
+                str(r.zone): int(r.serial) for r in conn.execute(sa.select(z.zone, z.serial))
+            }
+            history: list[tuple[str, int, float]] = []
+            if inspector.has_table(serial_history.name):
+                h = serial_history.c
+                rows = conn.execute(sa.select(h.zone, h.serial, h.changed_at))
+                history = [(str(r.zone), int(r.serial), float(r.changed_at)) for r in rows]
+            return current, history
+
+        empty: tuple[dict[str, int], list[tuple[str, int, float]]] = ({}, [])
+        return self._read(fn, empty)
 
     # -- lease: one pass at a time ----------------------------------------------------
 

@@ -69,3 +69,21 @@ lease = sa.Table(
     sa.Column("holder", sa.String(255), nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
 )
+
+# Since when each watched secondary has not served pphook's serial of a zone (rows
+# disappear when it catches up). Own MetaData: a state store written by an older
+# pphook lacks it, and a read-only open (dry run, audit) must still find the tables
+# above ready.
+lag_metadata = sa.MetaData()
+
+secondary_lag = sa.Table(
+    "notifier_secondary_lag",
+    lag_metadata,
+    sa.Column("secondary", sa.String(64), primary_key=True),
+    sa.Column("zone", sa.String(255), primary_key=True),
+    sa.Column("since", sa.Float, nullable=False),
+    sa.Column("theirs", sa.BigInteger, nullable=True),  # NULL: no answer
+    sa.Column("ours", sa.BigInteger, nullable=False),
+    sa.Column("error", sa.String(64), nullable=True),
+    sa.Column("checked_at", sa.Float, nullable=False),
+)

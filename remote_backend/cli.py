@@ -20,6 +20,7 @@ from remote_backend import __version__
 from remote_backend.config import Config, ServerSettings, load_config, secret_file_warnings
 from remote_backend.errors import PphookError, ZoneNotServedError
 from remote_backend.logs import setup_logging
+from remote_backend.secondaries import secondary_lines, watch_secondaries
 from remote_backend.service import LiveSnapshot, open_builder
 from remote_backend.snapshot import Snapshot
 
@@ -132,6 +133,8 @@ def _check(config: Config, args: argparse.Namespace) -> int:
             print(f"  {code:20} {n}")
     else:
         print("problems: none")
+    for line in secondary_lines(config, snap):
+        print(line)
     return EXIT_OK
 
 
@@ -214,7 +217,8 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     if config.server.metrics:
         from remote_backend.metrics import start_metrics
 
-        start_metrics(config.server.metrics, config.path, live, handler)
+        watcher = watch_secondaries(config, lambda: live.current)
+        start_metrics(config.server.metrics, config.path, live, handler, watcher)
         log.info("metrics on http://%s/metrics", config.server.metrics)
 
     def _stop(signum: int, _frame: object) -> None:

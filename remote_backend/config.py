@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from remote_backend.errors import ConfigError
+from remote_backend.errors import ConfigError, SecondaryAddressError
+from remote_backend.secondaries import parse_secondary
 from remote_backend.zones import IPNetwork, SoaTimers, ZoneSettings
 from validators.model import DuplicateHostnamePolicy, MacScope, Policy
 
@@ -350,7 +351,15 @@ def _zones(r: _Reader) -> ZoneSettings:
         expire=r.get(t, "zones", "soa_expire", int, d.expire, "seconds"),
         minimum=r.get(t, "zones", "soa_minimum", int, d.minimum, "seconds"),
     )
-    secondaries = r.str_list(t, "zones", "secondaries", 'a list of "IP" or "IP:port"')
+    secondaries: list[str] = []
+    for value in r.str_list(t, "zones", "secondaries", 'a list of "IP" or "IP:port"'):
+        try:
+            label = parse_secondary(value).label  # normalised: "192.0.2.1:53" -> "192.0.2.1"
+        except SecondaryAddressError as exc:
+            r.errors.append(("zones.secondaries", str(exc)))
+            continue
+        r.check("zones.secondaries", label not in secondaries, f"{value!r} is listed twice")
+        secondaries.append(label)
     serial_format = r.get(t, "zones", "serial_format", str, "unixtime", "a string")
     r.check(
         "zones.serial_format",
@@ -383,7 +392,7 @@ def _zones(r: _Reader) -> ZoneSettings:
         ttl=ttl,
         default_domain=default_domain,
         soa=timers,
-        secondaries=secondaries,
+        secondaries=tuple(secondaries),
         serial_format=serial_format,
     )
 
@@ -567,6 +576,8 @@ def _notifier(r: _Reader, t: Mapping[str, Any]) -> NotifierSettings:
     )
     port = r.get(t, s, "smtp_port", int, d.smtp_port, "a port number")
     r.check("notifier.smtp_port", 0 < port < 65536, "must be 1..65535")
+    secondary_lag = float(r.get(t, s, "secondary_lag", (int, float), d.secondary_lag, "seconds"))
+    r.check("notifier.secondary_lag", secondary_lag >= 0, "must be >= 0 seconds")
     r.unknown_keys(
         t,
         s,
@@ -605,5 +616,5 @@ def _notifier(r: _Reader, t: Mapping[str, Any]) -> NotifierSettings:
         per_problem_mails=r.get(t, s, "per_problem_mails", bool, False, "true or false"),
         resolved_mails=r.get(t, s, "resolved_mails", bool, False, "true or false"),
         max_mails_per_hour=max_mails,
-        secondary_lag=float(r.get(t, s, "secondary_lag", (int, float), d.secondary_lag, "seconds")),
+        secondary_lag=secondary_lag,
     )

@@ -49,3 +49,7 @@ class SnapshotUnavailableError(PphookError):
     The protocol answers such requests without a ``result`` so pdns returns SERVFAIL
     (retried later) instead of a cached NXDOMAIN.
     """
+
+
+class SecondaryAddressError(PphookError):
+    """An entry of ``zones.secondaries`` is not "IP", "IP:port" or "[IPv6]:port"."""

@@ -25,13 +25,17 @@ from remote_backend.protocol import LATENCY_BUCKETS
 
 if TYPE_CHECKING:
     from remote_backend.protocol import BackendHandler
+    from remote_backend.secondaries import SecondaryWatcher
     from remote_backend.service import LiveSnapshot
 
 
 class PphookCollector(Collector):
-    def __init__(self, live: LiveSnapshot, handler: BackendHandler) -> None:
+    def __init__(
+        self, live: LiveSnapshot, handler: BackendHandler, watcher: SecondaryWatcher | None = None
+    ) -> None:
         self.live = live
         self.handler = handler
+        self.watcher = watcher
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily]:
         live, handler = self.live, self.handler
@@ -106,6 +110,24 @@ class PphookCollector(Collector):
         for value in Health:
             health.add_metric([value.value], 1 if value is now else 0)
         yield health
+        if self.watcher is not None:
+            labels = ["secondary", "zone"]
+            serial = GaugeMetricFamily(
+                "pphook_secondary_serial",
+                "SOA serial a watched secondary serves (NaN: no answer)",
+                labels=labels,
+            )
+            behind = GaugeMetricFamily(
+                "pphook_secondary_behind_seconds",
+                "Seconds a watched secondary has been behind pphook (0: in sync)",
+                labels=labels,
+            )
+            for w in self.watcher.states():
+                theirs = float("nan") if w.theirs is None else w.theirs
+                serial.add_metric([w.secondary, w.zone], theirs)
+                behind.add_metric([w.secondary, w.zone], w.behind_seconds())
+            yield serial
+            yield behind
 
 
 def _bound(value: float) -> str:
@@ -120,10 +142,14 @@ def parse_listen(value: str, config_path: str) -> tuple[str, int]:
 
 
 def start_metrics(
-    listen: str, config_path: str, live: LiveSnapshot, handler: BackendHandler
+    listen: str,
+    config_path: str,
+    live: LiveSnapshot,
+    handler: BackendHandler,
+    watcher: SecondaryWatcher | None = None,
 ) -> None:
     """Serve /metrics on ``listen`` in a daemon thread."""
     host, port = parse_listen(listen, config_path)
     registry = CollectorRegistry()
-    registry.register(PphookCollector(live, handler))
+    registry.register(PphookCollector(live, handler, watcher))
     start_http_server(port, addr=host, registry=registry)
