@@ -33,6 +33,8 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
+PURGE_REPEATS = (0.1, 1.0)  # seconds after a swap when changed names are purged again
+
 _ONE_SHOT = frozenset({"check", "explain", "export", "report", "audit"})
 
 
@@ -320,11 +322,13 @@ def _purger(config: Config) -> Callable[[Snapshot, Snapshot], None] | None:
         zone_of = {n: new.index.find(n) or old.index.find(n) or "" for n in changed}
         names, zones = purge_plan(changed, zone_of)
         purger.purge(names, zones)
-        # A query in flight during the swap can re-cache the old answer right after
-        # the purge; one more purge a moment later closes that window.
-        timer = threading.Timer(0.5, purger.purge, args=(names, zones))
-        timer.daemon = True
-        timer.start()
+        # A query in flight during the swap (it read the old snapshot) can put the old
+        # answer back into pdns's caches right after the purge; purging again shortly
+        # after closes that window (pdns answers in milliseconds).
+        for delay in PURGE_REPEATS:
+            timer = threading.Timer(delay, purger.purge, args=(names, zones))
+            timer.daemon = True
+            timer.start()
         log.info("purged %d names and %d zones from the pdns caches", len(names), len(zones))
 
     return on_change

@@ -22,6 +22,8 @@ __all__ = ["Build", "LiveSnapshot", "SnapshotBuilder", "open_builder"]
 
 log = logging.getLogger("pphook.service")
 
+PERSIST_INTERVAL = 60.0  # seconds between two saves of the snapshot in the state store
+
 
 class LiveSnapshot:
     """The current snapshot plus a background thread that refreshes it.
@@ -238,8 +240,10 @@ class LiveSnapshot:
                 return
             self._persist_wanted.clear()
             self._save()
-            # at most one save per few seconds: a burst of changes costs one write
-            self._stop.wait(5.0)
+            # Serialising a big snapshot costs CPU the lookups and the next build need;
+            # the copy only matters for a restart during an outage, so once a minute
+            # is plenty (a burst of changes costs one write).
+            self._stop.wait(PERSIST_INTERVAL)
 
 
 def _same_content(a: Snapshot, b: Snapshot) -> bool:
