@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
+import struct
 from typing import BinaryIO
 
 from remote_backend.protocol import FALSE, TRUE
@@ -29,18 +31,27 @@ _PRIMARY_METHODS = frozenset({"getUpdatedMasters", "setNotified"})
 _LONG_METHODS = frozenset({"list", "getAllDomains"})
 
 
+# The relay only needs the method name (for its timeout and failure reply), not the
+# whole request: a regex is ~10x cheaper than json.loads on the hot path. A request it
+# cannot read is forwarded anyway; `serve` answers it properly.
+_METHOD = re.compile(rb'"method"\s*:\s*"([A-Za-z]{1,40})"')
+
+
 def _method(line: bytes) -> str:
-    try:
-        request = json.loads(line)
-    except ValueError:
-        return ""
-    method = request.get("method") if isinstance(request, dict) else None
-    return method if isinstance(method, str) else ""
+    match = _METHOD.search(line)
+    return match.group(1).decode() if match else ""
 
 
 def _unavailable(reason: str) -> bytes:
     # No "result" key on purpose: see the module docstring.
     return json.dumps({"log": [f"pphook relay: {reason}"]}).encode() + b"\n"
+
+
+def _set_kernel_timeout(sock: socket.socket, seconds: float) -> None:
+    whole = int(seconds)
+    timeval = struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
 
 
 class RelayHandler:
@@ -60,6 +71,7 @@ class RelayHandler:
         self.connect_timeout = connect_timeout
         self._sock: socket.socket | None = None
         self._reader: BinaryIO | None = None
+        self._current_timeout = 0.0
 
     def handle_line(self, line: bytes) -> bytes:
         method = _method(line)
@@ -68,9 +80,13 @@ class RelayHandler:
             return TRUE
         try:
             reader = self._connection()
-            assert self._sock is not None
-            self._sock.settimeout(self.long_timeout if method in _LONG_METHODS else self.timeout)
-            self._sock.sendall(line + b"\n")
+            sock = self._sock
+            assert sock is not None
+            timeout = self.long_timeout if method in _LONG_METHODS else self.timeout
+            if timeout != self._current_timeout:
+                _set_kernel_timeout(sock, timeout)
+                self._current_timeout = timeout
+            sock.sendall(line + b"\n")
             reply = reader.readline()
             if not reply.endswith(b"\n"):
                 raise ConnectionError("pphook serve closed the connection mid-reply")
@@ -94,6 +110,11 @@ class RelayHandler:
             except OSError:
                 sock.close()
                 raise
+            # Blocking socket with kernel send/receive timeouts: Python's own timeout
+            # mode adds a poll() before every recv on this hot path.
+            sock.settimeout(None)
+            _set_kernel_timeout(sock, self.timeout)
+            self._current_timeout = self.timeout
             self._sock, self._reader = sock, sock.makefile("rb")
         return self._reader
 

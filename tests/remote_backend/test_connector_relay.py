@@ -1,0 +1,126 @@
+"""`pphook pipe --relay`: forwards to the serve socket, answers for it when it cannot."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from remote_backend.connectors.relay import RelayHandler
+
+LOOKUP = b'{"method": "lookup", "parameters": {"qname": "www.example.com.", "qtype": "ANY"}}'
+
+
+class FakeServe:
+    """A unix socket server answering each line with ``reply(line)`` (or hanging)."""
+
+    def __init__(self, path: Path, reply: Callable[[bytes], bytes | None]) -> None:
+        self.path = path
+        self.reply = reply
+        self.lines: list[bytes] = []
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(path))
+        self.listener.listen(8)
+        self.stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as reader:
+            for line in reader:
+                self.lines.append(line)
+                answer = self.reply(line)
+                if answer is None:
+                    self.stop.wait(10)  # hang: never answer
+                    return
+                conn.sendall(answer)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.listener.close()
+
+
+@pytest.fixture
+def sock_path(tmp_path: Path) -> Path:
+    return tmp_path / "serve.sock"
+
+
+@pytest.fixture
+def echo(sock_path: Path) -> Iterator[FakeServe]:
+    server = FakeServe(sock_path, lambda line: b'{"result":[],"echo":' + line.strip() + b"}\n")
+    yield server
+    server.close()
+
+
+def test_forwards_each_line_and_returns_the_reply(echo: FakeServe, sock_path: Path) -> None:
+    relay = RelayHandler(str(sock_path))
+    for _ in range(3):
+        reply = json.loads(relay.handle_line(LOOKUP))
+        assert reply["result"] == [] and reply["echo"]["method"] == "lookup"
+    assert len(echo.lines) == 3
+
+
+def test_initialize_is_answered_at_once_without_serve(sock_path: Path) -> None:
+    relay = RelayHandler(str(sock_path))  # nothing listens
+    started = time.monotonic()
+    assert json.loads(relay.handle_line(b'{"method":"initialize","parameters":{}}')) == {
+        "result": True
+    }
+    assert time.monotonic() - started < 0.1
+
+
+@pytest.mark.parametrize(
+    ("method", "expected_result"),
+    [("lookup", None), ("list", None), ("getAllDomains", None), ("getUpdatedMasters", False)],
+)
+def test_serve_down(sock_path: Path, method: str, expected_result: object) -> None:
+    relay = RelayHandler(str(sock_path), connect_timeout=0.2)
+    reply = json.loads(relay.handle_line(json.dumps({"method": method, "parameters": {}}).encode()))
+    # no "result": pdns answers SERVFAIL and keeps its zone cache; never a cached NXDOMAIN.
+    # getUpdatedMasters/setNotified get false: an error there would make pdns exit.
+    assert reply.get("result") == expected_result
+    assert ("result" in reply) == (expected_result is not None)
+
+
+def test_serve_hanging_times_out_then_recovers(sock_path: Path) -> None:
+    calls = {"n": 0}
+
+    def reply(line: bytes) -> bytes | None:
+        calls["n"] += 1
+        return None if calls["n"] == 1 else b'{"result":true}\n'
+
+    server = FakeServe(sock_path, reply)
+    try:
+        relay = RelayHandler(str(sock_path), timeout=0.3)
+        started = time.monotonic()
+        first = json.loads(relay.handle_line(LOOKUP))
+        assert "result" not in first and 0.25 < time.monotonic() - started < 2
+        assert json.loads(relay.handle_line(LOOKUP)) == {"result": True}  # reconnected
+    finally:
+        server.close()
+
+
+def test_big_reply_passes_whole(sock_path: Path) -> None:
+    records = [
+        {"qtype": "A", "qname": f"h{i}.example.com.", "content": "10.0.0.1"} for i in range(100_000)
+    ]
+    big = json.dumps({"result": records}).encode() + b"\n"
+    server = FakeServe(sock_path, lambda line: big)
+    try:
+        relay = RelayHandler(str(sock_path))
+        reply = relay.handle_line(b'{"method": "list", "parameters": {"zonename": "example.com."}}')
+        assert reply == big
+    finally:
+        server.close()
