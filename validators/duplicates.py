@@ -7,13 +7,13 @@ data: the losers are reported, phpIPAM is untouched.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 
-from validators.address import Family
-from validators.construct import new_address_record
 from validators.mac import format_mac, is_valid_mac, mac_problem, normalise_mac
-from validators.model import AddressRecord, AddressRow, Code, Finding, IPAddress, MacScope
-from validators.text import quote
+from validators.model import Code, Finding, IPAddress, MacScope
+from validators.text import ASCII_WHITESPACE, quote
 
 # A MAC shared by thousands of rows (a VRRP/HSRP virtual MAC nobody put on the
 # ignore list) would otherwise make findings quadratic in size.
@@ -21,81 +21,85 @@ MAX_RELATED_IDS = 50
 _MAX_ROWS_NAMED = 3
 
 
-class HostnameDuplicates:
-    """Rule 7, decided row by row: rows must come in ascending id order.
+def duplicate_hostname(
+    row_id: int, fqdn: str, address: IPAddress, winner_id: int, winner_address: IPAddress
+) -> Finding:
+    """Rule 7 under keep-lowest-id: ``fqdn`` is already published by a lower row.
 
     Per FQDN and family the first row (lowest id) wins; rows on the winner's IP
-    collapse into its record; rows on another IP are rejected, or published as a
-    round-robin set under ``publish-all``. Different families never compete (dual
-    stack). ``records`` collects one record per distinct (FQDN, address).
+    collapse into its record; rows on another IP are rejected (this finding), or
+    published as a round-robin set under ``publish-all``. Different families never
+    compete (dual stack). The engine applies the rule row by row.
     """
+    return Finding(
+        Code.DUPLICATE_HOSTNAME,
+        row_id,
+        f"{fqdn} is already published by row {winner_id} at {winner_address}; "
+        f"this row's {address} is not published (policy.duplicate_hostname = "
+        "keep-lowest-id)",
+        (winner_id,),
+    )
 
-    __slots__ = ("_first", "_publish_all", "_round_robin", "records")
 
-    def __init__(self, *, publish_all: bool) -> None:
-        self._publish_all = publish_all
-        # family 4 and family 6 each map FQDN -> the winner's record
-        self._first: tuple[dict[str, AddressRecord], dict[str, AddressRecord]] = ({}, {})
-        self._round_robin: set[tuple[str, IPAddress]] = set()
-        self.records: list[AddressRecord] = []
-
-    def admit(self, row_id: int, fqdn: str, family: Family, address: IPAddress) -> Finding | None:
-        """None when the row is published (new record or collapsed), else its finding."""
-        firsts = self._first[family == 6]
-        winner = firsts.get(fqdn)
-        if winner is None:
-            record = new_address_record(fqdn, address, row_id)
-            firsts[fqdn] = record
-            self.records.append(record)
-            return None
-        if winner.address == address:
-            return None  # same name, same IP: one record
-        if self._publish_all:
-            if (fqdn, address) not in self._round_robin:
-                self._round_robin.add((fqdn, address))
-                self.records.append(new_address_record(fqdn, address, row_id))
-            return None
-        return Finding(
-            Code.DUPLICATE_HOSTNAME,
-            row_id,
-            f"{fqdn} is already published by row {winner.row_id} at {winner.address}; "
-            f"this row's {address} is not published (policy.duplicate_hostname = "
-            "keep-lowest-id)",
-            (winner.row_id,),
-        )
+MacRow = tuple[int, int | None, str | None, str]  # (id, subnet id, raw hostname, raw MAC)
 
 
 def find_mac_problems(
-    rows: Iterable[AddressRow],
+    rows: Iterable[MacRow],
     *,
     scope: MacScope,
     ignore: Iterable[str],
     host_key: Callable[[str | None], str],
-    section_of: Callable[[AddressRow], int | None],
+    section_of: Callable[[int | None], int | None],
 ) -> list[Finding]:
     """MAC_INVALID for malformed MACs, DUPLICATE_MAC for MACs shared between hosts.
 
-    ``rows`` are the rows that passed the state and section filters, in id order.
-    ``host_key`` gives the name rows are compared by ('' for no hostname): rows of one
-    host (e.g. its IPv4 and IPv6 addresses) share a MAC legitimately. Within a group
-    sharing a MAC, every row whose host differs from the lowest-id row's is reported.
+    ``rows`` are the rows that passed the state and section filters, in id order, as
+    (id, subnet id, hostname, MAC). ``host_key`` gives the name rows are compared by
+    ('' for no hostname): rows of one host (e.g. its IPv4 and IPv6 addresses) share a
+    MAC legitimately. Within a group sharing a MAC, every row whose host differs from
+    the lowest-id row's is reported. ``section_of`` maps a subnet id to its section.
     """
     ignored = frozenset(m for m in (normalise_mac(raw) for raw in ignore) if m)
+    rows = rows if isinstance(rows, list) else list(rows)
+    global_scope = scope is MacScope.GLOBAL
+    no_scope = scope is MacScope.NONE
+    macs = _normalise_valid_macs([row[3] for row in rows])
+    if macs is not None:  # every MAC valid: only duplicates are left to find
+        if no_scope:
+            return []
+        wanted = (
+            [(row, mac) for row, mac in zip(rows, macs, strict=True) if mac not in ignored]
+            if ignored and not ignored.isdisjoint(macs)
+            else None
+        )
+        if wanted is not None:
+            rows, macs = [r for r, _ in wanted], [m for _, m in wanted]
+        keys: list[object] = (
+            macs  # type: ignore[assignment]
+            if global_scope
+            else [(section_of(r[1]), m) for r, m in zip(rows, macs, strict=True)]
+        )
+        counts = Counter(keys)
+        shared = {k for k, n in counts.items() if n > 1}
+        if not shared:
+            return []
+        rows = [r for r, k in zip(rows, keys, strict=True) if k in shared]  # the groups only
     findings: list[Finding] = []
     # Most MACs are unique: keep only the first row per MAC, and build a group (and
     # compare host names) only when a second row turns up.
-    first: dict[object, AddressRow] = {}
+    first: dict[object, MacRow] = {}
     groups: dict[object, _MacGroup] = {}
     for row in rows:
-        mac = normalise_mac(row.mac)
+        mac = normalise_mac(row[3])
         if mac is None or mac in ignored:
             continue
         if not is_valid_mac(mac):
-            findings.append(Finding(Code.MAC_INVALID, row.id, mac_problem(row.mac or "")))
+            findings.append(Finding(Code.MAC_INVALID, row[0], mac_problem(row[3])))
             continue
-        if scope is MacScope.NONE:
+        if no_scope:
             continue
-        key: object = mac if scope is MacScope.GLOBAL else (section_of(row), mac)
+        key: object = mac if global_scope else (section_of(row[1]), mac)
         earlier = first.setdefault(key, row)
         if earlier is not row:
             group = groups.get(key)
@@ -107,12 +111,35 @@ def find_mac_problems(
     return findings
 
 
+_ASCII_WHITESPACE_RE = re.compile(f"[{re.escape(ASCII_WHITESPACE)}]")
+_VALID_MACS = re.compile(r"[0-9a-f]{12}(?:\x1f[0-9a-f]{12})*")
+
+
+def _normalise_valid_macs(raws: list[str]) -> list[str] | None:
+    """``normalise_mac`` of each, worked out on all of them at once (in C) when every
+    one comes out valid (the usual case); None when one does not, or is blank, or
+    holds the separator used here: then each must go through ``normalise_mac``."""
+    if not raws:
+        return []
+    joined = "\x1f".join(raws)
+    if (
+        not joined.isascii()
+        or _ASCII_WHITESPACE_RE.search(joined) is not None
+        or joined.count("\x1f") != len(raws) - 1
+    ):
+        return None
+    bare = joined.replace(":", "").replace(".", "").replace("-", "").lower()
+    if _VALID_MACS.fullmatch(bare) is None:
+        return None
+    return bare.split("\x1f")
+
+
 class _MacEntry:
     __slots__ = ("host", "row_id")
 
-    def __init__(self, row: AddressRow, host_key: Callable[[str | None], str]) -> None:
-        self.row_id = row.id
-        self.host = host_key(row.hostname)
+    def __init__(self, row: MacRow, host_key: Callable[[str | None], str]) -> None:
+        self.row_id = row[0]
+        self.host = host_key(row[2])
 
 
 class _MacGroup:

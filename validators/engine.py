@@ -10,11 +10,13 @@ Rows are handled in id order, so the result does not depend on the input order.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from operator import attrgetter
 
 from validators.address import (
+    IPV4_MAX,
+    IPV6_MAX,
     Family,
     InvalidAddress,
     address_value,
@@ -22,24 +24,24 @@ from validators.address import (
     subnet_family,
 )
 from validators.construct import new_finding
-from validators.duplicates import HostnameDuplicates, find_mac_problems
+from validators.duplicates import MacRow, duplicate_hostname, find_mac_problems
 from validators.filters import PtrGate, RowFilter
-from validators.fqdn import FqdnResolver
+from validators.fqdn import SAME, FqdnResolver
 from validators.model import (
-    AddressRecord,
-    AddressRow,
+    AddressRecords,
     Code,
     DuplicateHostnamePolicy,
     Finding,
     IpamData,
     Policy,
-    PtrRecord,
+    PtrRecords,
     Publication,
+    RecordColumns,
     SubnetRow,
+    ip_addr_text,
 )
-from validators.ptr import PtrAssignment
+from validators.ptr import SUPPRESSED_REASON, ip_conflict
 
-_by_id = attrgetter("id")
 _finding_order = attrgetter("row_id", "code")
 
 
@@ -56,8 +58,8 @@ class Validator:
     """``validate`` bound to one policy, reusing hostname work from one call to the next.
 
     Between two refreshes almost every hostname is unchanged, and checking names is
-    the largest part of a pass, so the checked names of the last call are kept (and
-    only those: memory follows the data). Results are exactly those of ``validate``.
+    the largest part of a pass, so the checked names are kept (only about as many as
+    the data holds: memory follows the data). Results are exactly those of ``validate``.
     """
 
     __slots__ = ("_resolver", "policy")
@@ -69,7 +71,7 @@ class Validator:
     def validate(self, data: IpamData) -> Publication:
         with _gc_paused():
             publication = _validate(data, self.policy, self._resolver)
-        self._resolver.new_pass()
+            self._resolver.end_pass(data.columns.hostnames)
         return publication
 
 
@@ -91,8 +93,7 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _validate(data: IpamData, policy: Policy, resolver: FqdnResolver) -> Publication:
-    rows = sorted(data.addresses, key=_by_id)
-    findings, mac_rows, records, ptrs = _decide_rows(rows, data, policy, resolver)
+    findings, mac_rows, records, ptrs = _decide_rows(data, policy, resolver)
     mac_findings = find_mac_problems(
         mac_rows,
         scope=policy.mac_duplicate_scope,
@@ -104,74 +105,171 @@ def _validate(data: IpamData, policy: Policy, resolver: FqdnResolver) -> Publica
         # The row pass emits its findings in (row_id, code) order already.
         findings += mac_findings
         findings.sort(key=_finding_order)
-    return Publication(records=tuple(records), ptrs=tuple(ptrs), findings=tuple(findings))
+    return Publication(
+        records=AddressRecords(records), ptrs=PtrRecords(ptrs), findings=tuple(findings)
+    )
 
 
 def _decide_rows(
-    rows: list[AddressRow], data: IpamData, policy: Policy, resolver: FqdnResolver
-) -> tuple[list[Finding], list[AddressRow], list[AddressRecord], list[PtrRecord]]:
+    data: IpamData, policy: Policy, resolver: FqdnResolver
+) -> tuple[list[Finding], list[MacRow], RecordColumns, RecordColumns]:
     """Rules 1-8 in one pass over the rows in id order.
 
     Every decision about a row depends only on rows with a lower id (the lowest id
     wins everywhere), so it can be taken as the row arrives. Returns the findings,
     the rows whose MAC is to be checked, the records and the PTRs.
+
+    This loop runs once per row, millions of times: it works on plain lists and
+    dicts (no object per record), the common cases first, with everything it calls
+    bound to a local name.
     """
+    columns = data.columns
     family_of_subnet: dict[int | None, Family | None] = {
         sid: subnet_family(s) for sid, s in data.subnets.items()
     }
     publish_all = policy.duplicate_hostname is DuplicateHostnamePolicy.PUBLISH_ALL
-    names = HostnameDuplicates(publish_all=publish_all)
-    reverse = PtrAssignment()
-    mac_rows: list[AddressRow] = []
-    findings: list[Finding] = []
-    # Bound methods in locals: this loop runs once per row, millions of times.
-    filter_rejection = RowFilter(data, policy).rejection
-    ptr_blocks = PtrGate(data, policy).blocks
-    resolve = resolver.resolve
+    row_filter = RowFilter(data, policy)
+    ptr_gate = PtrGate(data, policy)
+    filtering = row_filter.filters
+    filter_rejection = row_filter.rejection
+    gate_ptrs = ptr_gate.requires_flag
+    ptr_blocks = ptr_gate.blocks
+    cache = resolver.cache
+    resolve = resolver.resolve_uncached
     family_of = family_of_subnet.get
-    admit_name = names.admit
-    admit_ptr = reverse.admit
+    # the records and the PTRs, column by column
+    rec_fqdns: list[str] = []
+    rec_values: list[int] = []
+    rec_families: list[int] = []
+    rec_ids: list[int] = []
+    ptr_fqdns: list[str] = []
+    ptr_values: list[int] = []
+    ptr_families: list[int] = []
+    ptr_ids: list[int] = []
+    # rule 7, per family: FQDN -> index of the winner's record
+    first4: dict[str, int] = {}
+    first6: dict[str, int] = {}
+    # rule 8, per family: address value -> index of its PTR
+    holders4: dict[int, int] = {}
+    holders6: dict[int, int] = {}
+    round_robin: set[tuple[str, int, int]] = set()
+    mac_rows: list[MacRow] = []
+    findings: list[Finding] = []
     report = findings.append
-    for row in rows:
-        filtered = filter_rejection(row)
-        if filtered is None and row.mac is not None:
-            mac_rows.append(row)  # MACs are checked whatever the hostname says (rule 9)
-        fqdn = resolve(row.hostname)
-        if not isinstance(fqdn, str):
-            report(new_finding(fqdn.code, row.id, fqdn.reason))
+    add_mac_row = mac_rows.append
+    for row_id, subnet_id, ip_addr, hostname, mac, state, ptr_ignore in zip(
+        columns.ids,
+        columns.subnet_ids,
+        columns.ip_addrs,
+        columns.hostnames,
+        columns.macs,
+        columns.states,
+        columns.ptr_ignores,
+        strict=True,
+    ):
+        filtered = filter_rejection(state, subnet_id) if filtering else None
+        if mac is not None and filtered is None:
+            add_mac_row((row_id, subnet_id, hostname, mac))  # rule 9, whatever the name
+        resolved = cache.get(hostname)
+        if resolved is None:
+            resolved = cache[hostname] = resolve(hostname)
+        if resolved is SAME:
+            fqdn: str = hostname  # SAME: the row's own string is the FQDN
+        elif isinstance(resolved, str):
+            fqdn = resolved
+        else:
+            report(new_finding(resolved.code, row_id, resolved.reason))  # type: ignore[union-attr]
             continue
-        try:
-            family, value = address_value(row.ip_addr, family_of(row.subnet_id))
-        except InvalidAddress as invalid:
-            report(new_finding(Code.IP_INVALID, row.id, str(invalid)))
-            continue
+        parent_family = family_of(subnet_id)
+        family = 0
+        # the common case inline: ASCII digits (read as an int already, or not yet)
+        # that fit the subnet's family
+        if type(ip_addr) is int:
+            value = ip_addr
+        elif ip_addr is not None and len(ip_addr) <= 39 and ip_addr.isdigit() and ip_addr.isascii():
+            value = int(ip_addr)
+        else:
+            value = -1
+        if value < 0:
+            pass
+        elif value <= IPV4_MAX:
+            family = 6 if parent_family == 6 else 4
+        elif parent_family != 4 and value <= IPV6_MAX:
+            family = 6
+        if not family:  # anything else, with the reason when it is no address
+            try:
+                family, value = address_value(ip_addr_text(ip_addr), parent_family)
+            except InvalidAddress as invalid:
+                report(new_finding(Code.IP_INVALID, row_id, str(invalid)))
+                continue
         if filtered is not None:
-            report(new_finding(filtered.code, row.id, filtered.reason))
+            report(new_finding(filtered.code, row_id, filtered.reason))
             continue
-        address = make_address(family, value)
-        duplicate = admit_name(row.id, fqdn, family, address)
-        if duplicate is not None:
-            report(duplicate)
-            continue
-        ptr_findings = admit_ptr(row.id, fqdn, family, value, address, ptr_blocks(row))
-        if ptr_findings is not None:
-            findings += ptr_findings
-    return findings, mac_rows, names.records, reverse.ptrs
+
+        # rule 7: per FQDN and family the lowest id wins; the same IP collapses into
+        # its record; another IP is rejected, or joins a round-robin set (publish-all)
+        firsts = first4 if family == 4 else first6
+        count = len(rec_ids)
+        winner = firsts.setdefault(fqdn, count)
+        if winner is count:  # first of its name: one dict access finds and inserts
+            rec_fqdns.append(fqdn)
+            rec_values.append(value)
+            rec_families.append(family)
+            rec_ids.append(row_id)
+        elif rec_values[winner] != value:
+            if not publish_all:
+                report(
+                    duplicate_hostname(
+                        row_id,
+                        fqdn,
+                        make_address(family, value),
+                        rec_ids[winner],
+                        make_address(family, rec_values[winner]),
+                    )
+                )
+                continue
+            if (fqdn, value, family) not in round_robin:
+                round_robin.add((fqdn, value, family))
+                rec_fqdns.append(fqdn)
+                rec_values.append(value)
+                rec_families.append(family)
+                rec_ids.append(row_id)
+
+        # rules 6 and 8: the lowest-id contender allowed a PTR holds it; a row whose
+        # PTR is suppressed neither gets nor blocks it
+        if ptr_ignore or gate_ptrs:
+            blocks = ptr_blocks(ptr_ignore, subnet_id)
+            if blocks:
+                findings += [new_finding(c, row_id, SUPPRESSED_REASON[c]) for c in blocks]
+                continue
+        holders = holders4 if family == 4 else holders6
+        count = len(ptr_ids)
+        holder = holders.setdefault(value, count)
+        if holder is count:
+            ptr_fqdns.append(fqdn)
+            ptr_values.append(value)
+            ptr_families.append(family)
+            ptr_ids.append(row_id)
+        elif ptr_fqdns[holder] != fqdn:
+            report(
+                ip_conflict(
+                    row_id,
+                    fqdn,
+                    family,
+                    make_address(family, value),
+                    ptr_fqdns[holder],
+                    ptr_ids[holder],
+                )
+            )
+    return (
+        findings,
+        mac_rows,
+        RecordColumns(rec_fqdns, rec_values, rec_families, rec_ids),
+        RecordColumns(ptr_fqdns, ptr_values, ptr_families, ptr_ids),
+    )
 
 
-def _section_lookup(subnets: Mapping[int, SubnetRow]) -> _SectionOf:
-    return _SectionOf({sid: s.section_id for sid, s in subnets.items()})
-
-
-class _SectionOf:
-    """The section of a row, through its subnet (None when the subnet is unknown)."""
-
-    __slots__ = ("_by_subnet",)
-
-    def __init__(self, by_subnet: dict[int, int | None]) -> None:
-        self._by_subnet = by_subnet
-
-    def __call__(self, row: AddressRow) -> int | None:
-        if row.subnet_id is None:
-            return None
-        return self._by_subnet.get(row.subnet_id)
+def _section_lookup(subnets: Mapping[int, SubnetRow]) -> Callable[[int | None], int | None]:
+    """The section of a subnet id (None when the subnet is unknown)."""
+    by_subnet: dict[int | None, int | None] = {sid: s.section_id for sid, s in subnets.items()}
+    return lambda subnet_id: by_subnet.get(subnet_id)

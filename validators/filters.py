@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from validators.address import parse_decimal
-from validators.model import AddressRow, Code, IpamData, Policy, SubnetRow
+from validators.model import Code, IpamData, Policy, SubnetRow
 from validators.rejection import Rejection
 from validators.text import quote
 
@@ -34,21 +34,27 @@ class RowFilter:
         self._by_state: dict[int | None, Rejection] = {}
         self._by_subnet: dict[int | None, Rejection] = {}
 
-    def rejection(self, row: AddressRow) -> Rejection | None:
-        """Why the policy does not publish ``row``, or None when it passes both filters."""
+    @property
+    def filters(self) -> bool:
+        """False when every row passes (no state and no section filter)."""
+        return self._states is not None or self._section_ok is not None
+
+    def rejection(self, state: int | None, subnet_id: int | None) -> Rejection | None:
+        """Why the policy does not publish a row with this state in this subnet, or
+        None when it passes both filters."""
         states = self._states
-        if states is not None and row.state not in states:
-            rejection = self._by_state.get(row.state)
+        if states is not None and state not in states:
+            rejection = self._by_state.get(state)
             if rejection is None:
-                rejection = Rejection(Code.STATE_FILTERED, self._state_reason(row.state))
-                self._by_state[row.state] = rejection
+                rejection = Rejection(Code.STATE_FILTERED, self._state_reason(state))
+                self._by_state[state] = rejection
             return rejection
         section_ok = self._section_ok
-        if section_ok is not None and not section_ok.get(row.subnet_id, False):
-            rejection = self._by_subnet.get(row.subnet_id)
+        if section_ok is not None and not section_ok.get(subnet_id, False):
+            rejection = self._by_subnet.get(subnet_id)
             if rejection is None:
-                rejection = Rejection(Code.SECTION_FILTERED, self._section_reason(row.subnet_id))
-                self._by_subnet[row.subnet_id] = rejection
+                rejection = Rejection(Code.SECTION_FILTERED, self._section_reason(subnet_id))
+                self._by_subnet[subnet_id] = rejection
             return rejection
         return None
 
@@ -81,19 +87,19 @@ class RowFilter:
 class PtrGate:
     """Why a published row may not hold its IP's PTR (SPEC 5 rule 6, 5.1)."""
 
-    __slots__ = ("_flag_on", "_requires_flag")
+    __slots__ = ("_flag_on", "requires_flag")
 
     def __init__(self, data: IpamData, policy: Policy) -> None:
-        self._requires_flag = policy.ptr_requires_subnet_flag
+        self.requires_flag = policy.ptr_requires_subnet_flag
         self._flag_on = frozenset(sid for sid, s in data.subnets.items() if s.dns_recursive)
 
-    def blocks(self, row: AddressRow) -> tuple[Code, ...]:
-        """The codes that keep ``row`` out of the PTR decision; () when it may hold it."""
-        if row.ptr_ignore:
-            if self._requires_flag and row.subnet_id not in self._flag_on:
+    def blocks(self, ptr_ignore: bool, subnet_id: int | None) -> tuple[Code, ...]:
+        """The codes that keep a row out of the PTR decision; () when it may hold it."""
+        if ptr_ignore:
+            if self.requires_flag and subnet_id not in self._flag_on:
                 return (Code.PTR_IGNORED, Code.PTR_SUBNET_FLAG_OFF)
             return (Code.PTR_IGNORED,)
-        if self._requires_flag and row.subnet_id not in self._flag_on:
+        if self.requires_flag and subnet_id not in self._flag_on:
             return (Code.PTR_SUBNET_FLAG_OFF,)
         return ()
 

@@ -18,8 +18,8 @@ MAX_LABEL_LENGTH = 63
 # Fast path: characters and non-empty labels in one simple regex (bounded repeats such
 # as {0,61} make the re engine several times slower); hyphen placement and label length
 # are then plain string tests.
-_LDH_LABELS = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*")
-_LDH_UNDERSCORE_LABELS = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
+LDH_LABELS = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*")
+LDH_UNDERSCORE_LABELS = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
 
 _ALLOWED_ASCII = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-._")
 
@@ -34,7 +34,11 @@ def normalise_hostname(raw: str | None) -> str | None:
     if raw is None:
         return None
     name = raw.strip(ASCII_WHITESPACE)
-    name = name.lower() if name.isascii() else name.translate(ASCII_LOWERCASE_TABLE)
+    if not name.isascii():
+        name = name.translate(ASCII_LOWERCASE_TABLE)
+    elif not name.islower():
+        name = name.lower()
+    # else: already lowercase, and the very string given is kept (no copy per row)
     if name.endswith("."):
         name = name[:-1]
     return name or None
@@ -42,7 +46,7 @@ def normalise_hostname(raw: str | None) -> str | None:
 
 def is_valid_hostname(name: str, *, allow_underscore: bool = False) -> bool:
     """True when a normalised name is publishable syntax (cheap; no reason built)."""
-    pattern = _LDH_UNDERSCORE_LABELS if allow_underscore else _LDH_LABELS
+    pattern = LDH_UNDERSCORE_LABELS if allow_underscore else LDH_LABELS
     if len(name) > MAX_NAME_LENGTH or pattern.fullmatch(name) is None:
         return False
     if name[0] == "-" or name[-1] == "-" or ".-" in name or "-." in name:

@@ -11,10 +11,11 @@ threads and swapped atomically.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar, overload
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -48,14 +49,189 @@ class AddressRow:
     description: str | None = None
 
 
+class AddressColumns:
+    """The address rows column by column, in ascending id order.
+
+    This is how the IPAM reader hands rows over and how the validators walk them: one
+    list per column costs a fraction of the time and memory of one object per row
+    (a million rows). Never modified after construction; ``row(i)`` and
+    ``IpamData.addresses`` give ``AddressRow`` objects when one is wanted.
+    ``description`` is not a column: no rule uses it, so the reader does not read it.
+
+    ``ip_addrs`` may hold an ``ip_addr`` as the int it spells when the text is exactly
+    ``str()`` of that int (ASCII digits, no leading zero, at most 39 digits; see
+    ``compact_ip_addr``): the same value in a third of the memory, and already
+    parsed. ``ip_addr_text`` and the rows give the text back.
+    """
+
+    __slots__ = (
+        "edit_dates",
+        "hostnames",
+        "ids",
+        "ip_addrs",
+        "macs",
+        "ptr_ignores",
+        "states",
+        "subnet_ids",
+    )
+
+    def __init__(
+        self,
+        ids: Sequence[int],
+        subnet_ids: Sequence[int | None],
+        ip_addrs: Sequence[str | int | None],
+        hostnames: Sequence[str | None],
+        macs: Sequence[str | None],
+        states: Sequence[int | None],
+        ptr_ignores: Sequence[bool],
+        edit_dates: Sequence[datetime | None],
+    ) -> None:
+        n = len(ids)
+        columns = (subnet_ids, ip_addrs, hostnames, macs, states, ptr_ignores, edit_dates)
+        if any(len(c) != n for c in columns):
+            raise ValueError("address columns of different lengths")
+        self.ids = ids
+        self.subnet_ids = subnet_ids
+        self.ip_addrs = ip_addrs
+        self.hostnames = hostnames
+        self.macs = macs
+        self.states = states
+        self.ptr_ignores = ptr_ignores
+        self.edit_dates = edit_dates
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[AddressRow]) -> AddressColumns:
+        """Columns of ``rows``, sorted by id (stable: equal ids keep their order)."""
+        ordered = sorted(rows, key=_row_id)
+        return cls(
+            [r.id for r in ordered],
+            [r.subnet_id for r in ordered],
+            [r.ip_addr for r in ordered],
+            [r.hostname for r in ordered],
+            [r.mac for r in ordered],
+            [r.state for r in ordered],
+            [r.ptr_ignore for r in ordered],
+            [r.edit_date for r in ordered],
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def row(self, i: int) -> AddressRow:
+        return AddressRow(
+            self.ids[i],
+            self.subnet_ids[i],
+            ip_addr_text(self.ip_addrs[i]),
+            self.hostnames[i],
+            self.macs[i],
+            self.states[i],
+            self.ptr_ignores[i],
+            self.edit_dates[i],
+        )
+
+    def __iter__(self) -> Iterator[AddressRow]:
+        return map(
+            AddressRow,
+            self.ids,
+            self.subnet_ids,
+            map(ip_addr_text, self.ip_addrs),
+            self.hostnames,
+            self.macs,
+            self.states,
+            self.ptr_ignores,
+            self.edit_dates,
+        )
+
+
+def ip_addr_text(value: str | int | None) -> str | None:
+    """An ``AddressColumns.ip_addrs`` entry as the text phpIPAM stores."""
+    return str(value) if type(value) is int else value  # type: ignore[return-value]
+
+
+def compact_ip_addr(text: str | None) -> str | int | None:
+    """``text`` as an int when ``str()`` of that int gives it back, else unchanged."""
+    if text is not None and 0 < len(text) <= 39 and text.isdigit() and text.isascii():
+        value = int(text)
+        if len(text) == 1 or text[0] != "0":
+            return value
+    return text
+
+
+def _row_id(row: AddressRow) -> int:
+    return row.id
+
+
+class AddressRowsView(Sequence[AddressRow]):
+    """``AddressRow`` objects made on access from columns (nothing is kept)."""
+
+    __slots__ = ("_columns",)
+
+    def __init__(self, columns: AddressColumns) -> None:
+        self._columns = columns
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+    @overload
+    def __getitem__(self, index: int) -> AddressRow: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[AddressRow]: ...
+    def __getitem__(self, index: int | slice) -> AddressRow | Sequence[AddressRow]:
+        if isinstance(index, slice):
+            return tuple(self._columns.row(i) for i in range(len(self))[index])
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("address row index out of range")
+        return self._columns.row(index)
+
+    def __iter__(self) -> Iterator[AddressRow]:
+        return iter(self._columns)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} address rows>"
+
+
 @dataclass(frozen=True, slots=True)
 class IpamData:
-    """Everything the validators need from one consistent read of phpIPAM."""
+    """Everything the validators need from one consistent read of phpIPAM.
 
-    addresses: tuple[AddressRow, ...]
+    ``addresses`` is any sequence of rows; the reader gives a view over columns
+    (``from_columns``) and the validators work on ``columns``, made once from the
+    rows when the data was built from rows.
+    """
+
+    addresses: Sequence[AddressRow]
     subnets: Mapping[int, SubnetRow] = field(default_factory=dict)
     sections: Mapping[int, str] = field(default_factory=dict)  # sections.id -> name
     tags: Mapping[int, str] = field(default_factory=dict)  # ipTags.id -> type
+    _columns: AddressColumns | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_columns(
+        cls,
+        columns: AddressColumns,
+        subnets: Mapping[int, SubnetRow],
+        sections: Mapping[int, str],
+        tags: Mapping[int, str],
+    ) -> IpamData:
+        return cls(AddressRowsView(columns), subnets, sections, tags, columns)
+
+    @property
+    def columns(self) -> AddressColumns:
+        """The rows as columns in ascending id order."""
+        columns = self._columns
+        if columns is None:
+            columns = AddressColumns.from_rows(self.addresses)
+            object.__setattr__(self, "_columns", columns)  # a cache, not a change
+        return columns
 
 
 class Code(StrEnum):
@@ -126,12 +302,146 @@ class PtrRecord:
     row_id: int
 
 
+class RecordColumns:
+    """Published A/AAAA records, or PTRs, column by column in the order published.
+
+    ``values`` are the addresses as integers and ``families`` 4 or 6: what the
+    validators compute and the snapshot needs, without an object per record. Never
+    modified after construction.
+    """
+
+    __slots__ = ("families", "fqdns", "row_ids", "values")
+
+    def __init__(
+        self,
+        fqdns: Sequence[str],
+        values: Sequence[int],
+        families: Sequence[int],
+        row_ids: Sequence[int],
+    ) -> None:
+        if not len(fqdns) == len(values) == len(families) == len(row_ids):
+            raise ValueError("record columns of different lengths")
+        self.fqdns = fqdns
+        self.values = values
+        self.families = families
+        self.row_ids = row_ids
+
+    @classmethod
+    def from_records(cls, records: Iterable[AddressRecord | PtrRecord]) -> RecordColumns:
+        items = tuple(records)
+        return cls(
+            [r.fqdn for r in items],
+            [int(r.address) for r in items],
+            [r.address.version for r in items],
+            [r.row_id for r in items],
+        )
+
+    def __len__(self) -> int:
+        return len(self.fqdns)
+
+    def address(self, i: int) -> IPAddress:
+        value = self.values[i]
+        if self.families[i] == 4:
+            return ipaddress.IPv4Address(value)
+        return ipaddress.IPv6Address(value)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RecordColumns):
+            return NotImplemented
+        return (
+            self.fqdns == other.fqdns
+            and self.values == other.values
+            and self.families == other.families
+            and self.row_ids == other.row_ids
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+_R = TypeVar("_R", "AddressRecord", "PtrRecord")
+
+
+class _RecordsView(Sequence[_R]):
+    """Record objects made on access from ``RecordColumns`` (nothing is kept).
+
+    Compares equal to any sequence of the same records, tuples included.
+    """
+
+    __slots__ = ("columns",)
+
+    def __init__(self, columns: RecordColumns) -> None:
+        self.columns = columns
+
+    def _make(self, i: int) -> _R:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    @overload
+    def __getitem__(self, index: int) -> _R: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[_R]: ...
+    def __getitem__(self, index: int | slice) -> _R | Sequence[_R]:
+        if isinstance(index, slice):
+            return tuple(self._make(i) for i in range(len(self))[index])
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("record index out of range")
+        return self._make(index)
+
+    def __iter__(self) -> Iterator[_R]:
+        return map(self._make, range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _RecordsView) and type(other) is type(self):
+            return self.columns == other.columns
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
+class AddressRecords(_RecordsView[AddressRecord]):
+    __slots__ = ()
+
+    def _make(self, i: int) -> AddressRecord:
+        c = self.columns
+        return AddressRecord(c.fqdns[i], c.address(i), c.row_ids[i])
+
+
+class PtrRecords(_RecordsView[PtrRecord]):
+    __slots__ = ()
+
+    def _make(self, i: int) -> PtrRecord:
+        c = self.columns
+        return PtrRecord(c.address(i), c.fqdns[i], c.row_ids[i])
+
+
+def record_columns(records: Sequence[AddressRecord] | Sequence[PtrRecord]) -> RecordColumns:
+    """The columns behind ``Publication.records`` or ``.ptrs`` (made if they are objects)."""
+    if isinstance(records, _RecordsView):
+        return records.columns
+    return RecordColumns.from_records(records)
+
+
 @dataclass(frozen=True, slots=True)
 class Publication:
-    """The validators' verdict over one IpamData: the only input a snapshot is built from."""
+    """The validators' verdict over one IpamData: the only input a snapshot is built from.
 
-    records: tuple[AddressRecord, ...]
-    ptrs: tuple[PtrRecord, ...]
+    ``records`` and ``ptrs`` are sequences of record objects: tuples, or, from
+    ``validate``, views over columns that make the objects on access
+    (``record_columns`` gives the columns either way).
+    """
+
+    records: Sequence[AddressRecord]
+    ptrs: Sequence[PtrRecord]
     findings: tuple[Finding, ...]
 
     def findings_for(self, row_id: int) -> tuple[Finding, ...]:

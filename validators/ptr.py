@@ -9,10 +9,9 @@ or the subnet flag when required) are not contenders: they neither get nor block
 from __future__ import annotations
 
 from validators.address import Family
-from validators.construct import new_finding, new_ptr_record
-from validators.model import Code, Finding, IPAddress, PtrRecord
+from validators.model import Code, Finding, IPAddress
 
-_SUPPRESSED_REASON = {
+SUPPRESSED_REASON = {
     Code.PTR_IGNORED: "PTRignore is set on this address: A/AAAA published, no PTR from it",
     Code.PTR_SUBNET_FLAG_OFF: (
         "its subnet does not have 'Autocreate reverse records' on and "
@@ -21,47 +20,22 @@ _SUPPRESSED_REASON = {
 }
 
 
-class PtrAssignment:
-    """Rule 8, decided row by row: rows must come in ascending id order and be
-    published (past hostname deduplication). ``ptrs`` collects at most one per IP."""
+def ip_conflict(
+    row_id: int, fqdn: str, family: Family, address: IPAddress, holder_fqdn: str, holder_id: int
+) -> Finding:
+    """Rule 8: ``address`` is published under another name by row ``holder_id``, which
+    holds its PTR; this row keeps its A/AAAA record, without a PTR.
 
-    __slots__ = ("_holders", "ptrs")
-
-    def __init__(self) -> None:
-        # family 4 and family 6 each map the address value -> its PTR
-        self._holders: tuple[dict[int, PtrRecord], dict[int, PtrRecord]] = ({}, {})
-        self.ptrs: list[PtrRecord] = []
-
-    def admit(
-        self,
-        row_id: int,
-        fqdn: str,
-        family: Family,
-        value: int,
-        address: IPAddress,
-        blocks: tuple[Code, ...],
-    ) -> list[Finding] | None:
-        """Give the row its IP's PTR if it is the first contender; findings otherwise.
-
-        ``blocks``: why the row may not hold a PTR (see ``filters.PtrGate``).
-        """
-        if blocks:
-            return [new_finding(code, row_id, _SUPPRESSED_REASON[code]) for code in blocks]
-        holders = self._holders[family == 6]
-        holder = holders.get(value)
-        if holder is None:
-            ptr = holders[value] = new_ptr_record(address, fqdn, row_id)
-            self.ptrs.append(ptr)
-            return None
-        if holder.fqdn == fqdn:
-            return None  # same name, same IP: the PTR already says it
-        record = "A" if family == 4 else "AAAA"
-        return [
-            Finding(
-                Code.DUPLICATE_IP,
-                row_id,
-                f"{address} is also published as {holder.fqdn} by row {holder.row_id}, "
-                f"which holds its PTR; the {record} record {fqdn} is published without a PTR",
-                (holder.row_id,),
-            )
-        ]
+    The engine applies the rule row by row, in ascending id order over published rows
+    (past hostname deduplication): the first contender gets the PTR, a later one with
+    the same FQDN is the same PTR, one with another FQDN gets this finding. Rows whose
+    PTR is suppressed are not contenders (``SUPPRESSED_REASON``).
+    """
+    record = "A" if family == 4 else "AAAA"
+    return Finding(
+        Code.DUPLICATE_IP,
+        row_id,
+        f"{address} is also published as {holder_fqdn} by row {holder_id}, "
+        f"which holds its PTR; the {record} record {fqdn} is published without a PTR",
+        (holder_id,),
+    )
