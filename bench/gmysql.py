@@ -1,0 +1,97 @@
+"""The anchor: PowerDNS's own gmysql backend holding the records pphook publishes.
+
+The schema is the one Debian's pdns-backend-mysql ships; the rows come from the
+snapshot dump (``records.tsv``, = ``pphook export``), so both backends serve the same
+names, types, contents, TTL and SOA. Empty non-terminals get the rows
+``pdnsutil rectify-zone`` would add (type NULL, auth 1), so ENT answers match too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from infra.mariadb import MariaDBServer
+
+SCHEMA_CANDIDATES = (
+    Path("/usr/share/pdns-backend-mysql/schema/schema.mysql.sql"),
+    Path("/usr/share/doc/pdns-backend-mysql/schema.mysql.sql"),
+)
+DATABASE = "pdns"
+
+
+def schema_path() -> Path:
+    for path in SCHEMA_CANDIDATES:
+        if path.exists():
+            return path
+    raise FileNotFoundError("gmysql schema not found: apt-get install pdns-backend-mysql")
+
+
+def _ents(owners: set[str], apex: str) -> set[str]:
+    ents: set[str] = set()
+    for owner in owners:
+        name = owner
+        while name != apex and "." in name:
+            name = name.partition(".")[2]
+            if name == apex or name in ents or not name.endswith(apex):
+                break
+            ents.add(name)
+    return ents - owners
+
+
+def load(db: MariaDBServer, dump: Path, workdir: Path) -> dict[str, float]:
+    """Create the ``pdns`` database from the Debian schema and bulk-load the dump."""
+    t0 = time.monotonic()
+    meta = json.loads((dump / "zones.json").read_text())
+    ttl = int(meta["ttl"])
+    ids = {z["name"]: z["id"] for z in meta["zones"]}
+    owners: dict[str, set[str]] = {name: set() for name in ids}
+    tsv = workdir / "gmysql-records.tsv"
+    rows = 0
+    with open(dump / "records.tsv", encoding="utf-8") as src, open(tsv, "w") as out:
+        for line in src:
+            zone, owner, qtype, content = line.rstrip("\n").split("\t")
+            owners[zone].add(owner)
+            out.write(f"{ids[zone]}\t{owner}\t{qtype}\t{content}\t{ttl}\t0\t0\t\\N\t1\n")
+            rows += 1
+        for zone, names in owners.items():
+            for ent in sorted(_ents(names, zone)):
+                out.write(f"{ids[zone]}\t{ent}\t\\N\t\\N\t{ttl}\t0\t0\t\\N\t1\n")
+                rows += 1
+
+    db.create_database(DATABASE)
+    conn = db.connect_admin(database=DATABASE, local_infile=True)
+    try:
+        with conn.cursor() as cur:
+            for statement in schema_path().read_text().split(";"):
+                if statement.strip():
+                    cur.execute(statement)
+            cur.executemany(
+                "INSERT INTO domains (id, name, type) VALUES (%s, %s, 'NATIVE')",
+                sorted((zone_id, name) for name, zone_id in ids.items()),
+            )
+            cur.execute(
+                f"LOAD DATA LOCAL INFILE '{tsv}' INTO TABLE records "
+                "FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' "
+                "(domain_id, name, type, content, ttl, prio, disabled, ordername, auth)"
+            )
+            cur.execute("ANALYZE TABLE records, domains")
+            cur.fetchall()
+    finally:
+        conn.close()
+    tsv.unlink()
+    return {"rows": float(rows), "seconds": time.monotonic() - t0}
+
+
+def settings(db: MariaDBServer) -> dict[str, str | int]:
+    """pdns.conf lines for gmysql (``launch=gmysql`` replaces ``launch=remote``)."""
+    return {
+        "launch": "gmysql",
+        "gmysql-host": "127.0.0.1",
+        "gmysql-port": db.port,
+        "gmysql-user": "pphook_admin",
+        "gmysql-password": db.admin_password,
+        "gmysql-dbname": DATABASE,
+        "gmysql-dnssec": "no",
+    }
