@@ -3,6 +3,7 @@ and keeps serving the last good snapshot through database outages."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -104,6 +105,10 @@ class LiveSnapshot:
             return False
         self.current = build.snapshot
         self.changes += 1
+        if old is None:
+            # Millions of long-lived objects: keep the cyclic collector from rescanning
+            # them after every build (they are still freed by reference counting).
+            gc.freeze()
         if self._persist:
             self._persist_wanted.set()
         if old is not None and self.on_change is not None:
