@@ -79,9 +79,12 @@ def connection_string(backend: str, ctx: StackContext) -> str:
 def stack(backend: str, caches: str, ctx: StackContext) -> Iterator[Stack]:
     """A started pdns_server for ``backend``; stopped (coprocesses too) on exit."""
     conn = connection_string(backend, ctx)
+    ttls = CACHES[caches]
     pdns = PdnsServer(
         conn if backend != "gmysql" else "unused",
-        **CACHES[caches],
+        cache_ttl=ttls["cache_ttl"],
+        query_cache_ttl=ttls["query_cache_ttl"],
+        negquery_cache_ttl=ttls["negquery_cache_ttl"],
         loglevel=4,
         extra_settings={
             "socket-dir": str(ctx.socket_dir),

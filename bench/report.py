@@ -53,9 +53,10 @@ def _size_label(size: int | str) -> str:
 
 
 def _tp(size_result: dict[str, Any], backend: str, caches: str) -> dict[str, Any] | None:
-    for e in size_result.get("throughput", []):
-        if e["backend"] == backend and e["caches"] == caches and e.get("qps_median"):
-            return e
+    entry: dict[str, Any]
+    for entry in size_result.get("throughput", []):
+        if entry["backend"] == backend and entry["caches"] == caches and entry.get("qps_median"):
+            return entry
     return None
 
 
@@ -66,9 +67,10 @@ def _ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> float | None:
 
 
 def _axfr(size_result: dict[str, Any], backend: str, kind: str) -> dict[str, Any] | None:
-    for a in size_result.get("axfr", []):
-        if a["backend"] == backend and a["kind"] == kind:
-            return a
+    entry: dict[str, Any]
+    for entry in size_result.get("axfr", []):
+        if entry["backend"] == backend and entry["kind"] == kind:
+            return entry
     return None
 
 
@@ -120,11 +122,10 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str]]:
                     parts.append(f"{backend} {_s(a['seconds_median'])}")
                 else:
                     parts.append(f"{backend} FAILED after {_s(a.get('failed_after'), 1)}")
-            relay = _axfr(s100, "relay", "forward")
-            if relay is not None:
-                ok = bool(relay.get("seconds_median")) and float(relay["seconds_median"]) <= float(
-                    g["seconds_median"]
-                )
+            relay_axfr = _axfr(s100, "relay", "forward")
+            if relay_axfr is not None:
+                relay_s = relay_axfr.get("seconds_median")
+                ok = relay_s is not None and float(relay_s) <= float(g["seconds_median"])
         rows.append(
             (
                 "AXFR of the 100k zone no slower than gmysql (relay, the deployment "

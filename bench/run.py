@@ -166,7 +166,7 @@ def export_check(config: Path, dump: Path, zones: list[str]) -> dict[str, Any]:
             zone, owner, qtype, content = line.rstrip("\n").split("\t")
             if zone in dumped:
                 dumped[zone].add(_normalise(owner, qtype, content))
-    checked = []
+    checked: list[str] = []
     for zone in zones:
         out = subprocess.run(
             [*pphook_command(), "--config", str(config), "export", zone],
@@ -524,7 +524,7 @@ def run_size(size: int, args: argparse.Namespace, db: BenchMariaDB, work: Path) 
     start_timeout = 60 + size / 2000
     result["serve"] = {
         "start_seconds": time.monotonic() - t0,
-        "first_build_logged": (serve_builds(serve) or [None])[0],
+        "first_build_logged": next(iter(serve_builds(serve)), None),
     }
     assert serve.proc is not None
     serve_pid = serve.proc.pid
