@@ -234,8 +234,13 @@ class LiveSnapshot:
         self.last_error = message
 
     def _run(self) -> None:
+        # A fixed cadence: the time a rebuild took counts towards the next wait, so a
+        # change made during a build is picked up one interval after the last check,
+        # not one interval after the build ended.
         interval = self.builder.config.server.refresh_interval
-        while not self._stop.wait(interval):
+        started = time.monotonic()
+        while not self._stop.wait(max(0.0, interval - (time.monotonic() - started))):
+            started = time.monotonic()
             self.tick()
 
     def _persist_loop(self) -> None:
