@@ -19,7 +19,6 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
 import pymysql
 import pymysql.connections
@@ -27,6 +26,7 @@ from pymysql.constants import CLIENT
 
 from .ports import free_port
 from .procs import (
+    ServerLifecycle,
     ServerStartError,
     keep_files_default,
     log_tail,
@@ -47,7 +47,7 @@ ADMIN_USER = "pphook_admin"
 _MAX_SOCKET_PATH = 100
 
 
-class MariaDBServer:
+class MariaDBServer(ServerLifecycle):
     """One mariadbd on 127.0.0.1:<free port> with the phpIPAM tables loaded.
 
     ``start()`` creates everything; ``stop_server()``/``start_server()`` simulate an
@@ -300,22 +300,8 @@ class MariaDBServer:
         finally:
             conn.close()
 
-    # -- context manager --------------------------------------------------------
-
     def __enter__(self) -> MariaDBServer:
         return self.start() if self.base_dir is None else self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        state = "running" if self.running else "stopped"
-        return f"<MariaDBServer 127.0.0.1:{self.port} {state} {self.base_dir}>"
 
     def log_tail(self, lines: int = 40) -> str:
         return log_tail(self.log_path, lines) if self.base_dir is not None else ""

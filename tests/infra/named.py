@@ -16,11 +16,11 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 from .dnsclient import is_answering, soa_serial
 from .ports import free_port
 from .procs import (
+    ServerLifecycle,
     keep_files_default,
     log_tail,
     require_binary,
@@ -33,7 +33,7 @@ from .procs import (
 PACKAGES = "bind9 bind9-utils"
 
 
-class NamedSecondary:
+class NamedSecondary(ServerLifecycle):
     """``named -g`` serving ``zones`` as ``type secondary`` of 127.0.0.1:``primary_port``."""
 
     def __init__(
@@ -201,20 +201,3 @@ options {{
                 f"{result.stdout}\n{result.stderr}"
             )
         return result
-
-    # -- context manager --------------------------------------------------------
-
-    def __enter__(self) -> NamedSecondary:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        state = "running" if self.running else "stopped"
-        return f"<NamedSecondary 127.0.0.1:{self.port} {state} {self.base_dir}>"

@@ -15,7 +15,6 @@ import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 
 import dns.message
 import dns.rcode
@@ -24,6 +23,7 @@ from .dnsclient import is_answering, port_open, query
 from .ports import free_port
 from .procs import (
     MissingBinaryError,
+    ServerLifecycle,
     keep_files_default,
     log_tail,
     require_binary,
@@ -51,7 +51,7 @@ def _render(value: Setting) -> str:
     return str(value)
 
 
-class PdnsServer:
+class PdnsServer(ServerLifecycle):
     """One pdns_server with ``launch=remote`` on 127.0.0.1.
 
     Caches default to off (``cache-ttl``/``query-cache-ttl``/``negquery-cache-ttl`` = 0)
@@ -245,20 +245,3 @@ class PdnsServer:
     def query(self, name: str, rdtype: str, tcp: bool = False) -> dns.message.Message:
         """Ask this server; see ``dnsclient.query``."""
         return query(self.port, name, rdtype, tcp)
-
-    # -- context manager --------------------------------------------------------
-
-    def __enter__(self) -> PdnsServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        state = "running" if self.running else "stopped"
-        return f"<PdnsServer 127.0.0.1:{self.port} {state} {self.base_dir}>"

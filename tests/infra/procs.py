@@ -10,6 +10,8 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
 
 # Debian puts daemons in /usr/sbin, which is often not on a normal user's PATH.
 _EXTRA_DIRS = ("/usr/sbin", "/sbin", "/usr/local/sbin")
@@ -128,3 +130,32 @@ def wait_until(
 def run_tool(argv: Sequence[str], *, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
     """Run a short-lived helper (pdnsutil, pdns_control, rndc) and capture its output."""
     return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=False)
+
+
+class ServerLifecycle:
+    """What every test server shares: ``with server:`` starts and stops it, and its
+    repr names address, state and directory. Subclasses provide ``start``, ``stop``,
+    ``running``, ``port`` and ``base_dir``."""
+
+    def start(self) -> Any:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if getattr(self, "running", False) else "stopped"
+        port, base_dir = getattr(self, "port", "?"), getattr(self, "base_dir", None)
+        return f"<{type(self).__name__} 127.0.0.1:{port} {state} {base_dir}>"
