@@ -17,15 +17,18 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from remote_backend import __version__
-from remote_backend.config import Config, ServerSettings, load_config, secret_file_warnings
 from remote_backend.errors import PphookError, ZoneNotServedError
 from remote_backend.logs import setup_logging
-from remote_backend.secondaries import secondary_lines, watch_secondaries
-from remote_backend.service import LiveSnapshot, open_builder
-from remote_backend.snapshot import Snapshot
+from remote_backend.wire import RELAY_LIST_TIMEOUT, RELAY_TIMEOUT
 
+# Everything else is imported where a verb needs it: `pipe --relay` is forked by pdns
+# for every AXFR and must start in milliseconds, without the database and validator
+# stack (sqlalchemy alone costs ~0.25 s).
 if TYPE_CHECKING:
+    from remote_backend.config import Config
     from remote_backend.protocol import BackendHandler
+    from remote_backend.service import LiveSnapshot
+    from remote_backend.snapshot import Snapshot
 
 log = logging.getLogger("pphook")
 
@@ -88,7 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.verb == "pipe" and args.relay and args.socket:
         setup_logging("INFO" if args.verbose else "WARNING")
-        return _relay(args.socket, ServerSettings())
+        return _relay(args.socket, RELAY_TIMEOUT, RELAY_LIST_TIMEOUT)
+    from remote_backend.config import load_config
+
     try:
         config = load_config(args.config, need_notifier=args.verb in ("report", "notifier"))
     except PphookError as exc:
@@ -109,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check(config: Config, args: argparse.Namespace) -> int:
+    from remote_backend.secondaries import secondary_lines
+    from remote_backend.service import open_builder
+
     print(f"config: {config.path}: ok")
     for warning in _secret_warnings(config):
         print(f"warning: {warning}")
@@ -171,6 +179,7 @@ def _print_server_status(config: Config) -> None:
 
 def _explain(config: Config, args: argparse.Namespace) -> int:
     from remote_backend.explain import explain
+    from remote_backend.service import open_builder
 
     builder = open_builder(config)
     build = builder.build()
@@ -182,6 +191,7 @@ def _explain(config: Config, args: argparse.Namespace) -> int:
 
 
 def _export(config: Config, args: argparse.Namespace) -> int:
+    from remote_backend.service import open_builder
     from remote_backend.zonefile import zone_to_text
 
     builder = open_builder(config)
@@ -203,6 +213,8 @@ def _handler(live: LiveSnapshot, source: Callable[[], Snapshot] | None = None) -
 
 def _serve(config: Config, args: argparse.Namespace) -> int:
     from remote_backend.connectors.unix import UnixSocketServer
+    from remote_backend.secondaries import watch_secondaries
+    from remote_backend.service import LiveSnapshot, open_builder
 
     _warn_secret_files(config)
     live = LiveSnapshot(open_builder(config), on_change=_purger(config))
@@ -245,9 +257,11 @@ PIPE_FIRST_SNAPSHOT_WAIT = 1.5
 
 def _pipe(config: Config, args: argparse.Namespace) -> int:
     from remote_backend.connectors.pipe import serve_stdio
+    from remote_backend.service import LiveSnapshot, open_builder
 
     if args.relay:
-        return _relay(args.socket or config.server.socket, config.server)
+        server = config.server
+        return _relay(args.socket or server.socket, server.relay_timeout, server.relay_list_timeout)
 
     live = LiveSnapshot(open_builder(config))
     ready = threading.Event()
@@ -290,21 +304,19 @@ def _warn_secret_files(config: Config) -> None:
 
 
 def _secret_warnings(config: Config) -> list[str]:
+    from remote_backend.config import secret_file_warnings
+
     secrets = [config.ipam.password_file]
     if ":" in config.ipam.url.partition("://")[2].partition("@")[0] and "@" in config.ipam.url:
         secrets.append(config.path)  # the URL carries a password
     return [w for path in secrets if path for w in secret_file_warnings(path)]
 
 
-def _relay(socket_path: str, server: ServerSettings) -> int:
+def _relay(socket_path: str, timeout: float, list_timeout: float) -> int:
     from remote_backend.connectors.pipe import serve_stdio
     from remote_backend.connectors.relay import RelayHandler
 
-    serve_stdio(
-        RelayHandler(
-            socket_path, timeout=server.relay_timeout, long_timeout=server.relay_list_timeout
-        )
-    )
+    serve_stdio(RelayHandler(socket_path, timeout=timeout, long_timeout=list_timeout))
     return EXIT_OK
 
 

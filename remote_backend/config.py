@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from remote_backend.errors import ConfigError, SecondaryAddressError
 from remote_backend.secondaries import parse_secondary
+from remote_backend.wire import RELAY_LIST_TIMEOUT, RELAY_TIMEOUT
 from remote_backend.zones import IPNetwork, SoaTimers, ZoneSettings
 from validators.model import DuplicateHostnamePolicy, MacScope, Policy
 
@@ -58,8 +59,8 @@ class ServerSettings:
     metrics: str | None = None
     breaker_failures: int = 3  # consecutive DB failures that open the circuit
     breaker_cooldown: float = 5.0  # seconds before one probe may close it again
-    relay_timeout: float = 2.0  # `pipe --relay`: seconds to wait for serve per lookup
-    relay_list_timeout: float = 120.0  # ... per `list` (AXFR) and getAllDomains
+    relay_timeout: float = RELAY_TIMEOUT  # `pipe --relay`: seconds to wait for serve per lookup
+    relay_list_timeout: float = RELAY_LIST_TIMEOUT  # ... per `list` (AXFR) and getAllDomains
 
 
 @dataclass(frozen=True, slots=True)

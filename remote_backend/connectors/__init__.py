@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from remote_backend.protocol import FALSE, MAX_LINE
+from remote_backend.wire import FALSE, MAX_LINE
 
 log = logging.getLogger("pphook.connector")
 

@@ -23,7 +23,7 @@ import socket
 import struct
 from typing import BinaryIO
 
-from remote_backend.protocol import FALSE, TRUE
+from remote_backend.wire import FALSE, RELAY_LIST_TIMEOUT, RELAY_TIMEOUT, TRUE
 
 log = logging.getLogger("pphook.connector.relay")
 
@@ -61,8 +61,8 @@ class RelayHandler:
         self,
         socket_path: str,
         *,
-        timeout: float = 2.0,
-        long_timeout: float = 120.0,
+        timeout: float = RELAY_TIMEOUT,
+        long_timeout: float = RELAY_LIST_TIMEOUT,
         connect_timeout: float = 1.0,
     ) -> None:
         self.socket_path = socket_path

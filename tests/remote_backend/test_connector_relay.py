@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -124,3 +126,27 @@ def test_big_reply_passes_whole(sock_path: Path) -> None:
         assert reply == big
     finally:
         server.close()
+
+
+def test_relay_command_starts_without_the_database_stack(sock_path: Path) -> None:
+    """pdns forks a fresh relay for every AXFR: its start-up is on the transfer's
+    critical path, so `pphook pipe --relay` must not load sqlalchemy, the validators or
+    the snapshot code (that took ~0.5 s of the 100k-record AXFR)."""
+    probe = (
+        "import sys\n"
+        "from remote_backend.cli import main\n"
+        "code = main(['pipe', '--relay', '--socket', sys.argv[1]])\n"
+        "heavy = sorted(m for m in ('sqlalchemy', 'validators', 'remote_backend.snapshot',"
+        " 'remote_backend.config') if m in sys.modules)\n"
+        "print('loaded:', heavy, file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(sock_path)],
+        input=b'{"method":"initialize","parameters":{}}\n',
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
+    assert done.stdout == b'{"result":true}\n'
+    assert b"loaded: []" in done.stderr
