@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 
-from remote_backend.connectors import MAX_LINE, LineHandler, serve_stream
+from remote_backend.connectors import MAX_LINE, LineHandler, serve_socket
 from remote_backend.errors import SocketInUseError, SocketSetupError
 
 log = logging.getLogger("pphook.connector.unix")
@@ -209,8 +209,7 @@ class UnixSocketServer:
     def _serve_connection(self, conn: socket.socket, number: int) -> None:
         log.debug("connection %d opened", number)
         try:
-            with conn.makefile("rb") as reader:
-                serve_stream(self._handler, reader, conn.sendall, self._max_line)
+            serve_socket(self._handler, conn.recv, conn.sendall, self._max_line)
         except OSError as exc:  # reset by peer, broken pipe, shut down by shutdown()
             log.debug("connection %d ended: %s", number, exc)
         except Exception:

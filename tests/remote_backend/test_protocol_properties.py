@@ -149,3 +149,56 @@ def test_a_sequence_of_requests_gets_one_reply_each(
         params = data.draw(st.dictionaries(st.sampled_from(PARAMETER_NAMES), json_values))
         check_reply(handler.handle_line(json.dumps({"method": method, "parameters": params})))
     assert sum(handler.requests.values()) == len(methods)
+
+
+# Lookups as pdns 4.7 writes them (json11: keys sorted, ", " and ": ") take a path
+# that skips json.loads; it must answer exactly what the general path answers.
+pdns_names = st.one_of(
+    st.sampled_from(KNOWN_NAMES).flatmap(
+        lambda n: st.sampled_from([n, n + ".", n.upper() + ".", n.title()])
+    ),
+    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x7F), max_size=60),
+    st.text(max_size=20),  # non-ASCII, quotes, backslashes, control characters
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    qname=pdns_names,
+    qtype=st.sampled_from(["ANY", "A", "AAAA", "PTR", "SOA", "NS", "TXT", "a", "Soa", 'A"']),
+    zone_id=st.sampled_from([None, -1, 1, 2, 99]),
+    packet=st.booleans(),
+    separators=st.sampled_from([(", ", ": "), (",", ":")]),
+)
+def test_pdns_shaped_lookup_answers_like_the_general_path(
+    qname: str, qtype: str, zone_id: int | None, packet: bool, separators: tuple[str, str]
+) -> None:
+    params: dict[str, Any] = {"qname": qname, "qtype": qtype}
+    if packet:
+        params.update({"local": "0.0.0.0", "real-remote": "127.0.0.1/32", "remote": "127.0.0.1"})
+    if zone_id is not None:
+        params["zone-id"] = zone_id
+    request = {"method": "lookup", "parameters": params}
+    as_pdns = json.dumps(request, sort_keys=True, separators=separators).encode()
+    assert as_pdns.startswith(b'{"method"')
+    reordered = json.dumps({"parameters": params, "method": "lookup"}).encode()  # general path
+    fast, general = (
+        BackendHandler(lambda: SNAPSHOT, MemoryNotified()),
+        BackendHandler(lambda: SNAPSHOT, MemoryNotified()),
+    )
+    assert fast.handle_line(as_pdns) == general.handle_line(reordered)
+    assert fast.requests == general.requests
+    assert fast.errors == general.errors
+
+
+def test_the_lookup_line_pdns_sends_takes_the_fast_path() -> None:
+    """The exact bytes pdns 4.7.3 sent over the unix socket (strace of `serve`)."""
+    from remote_backend.protocol import _FAST_LOOKUP
+
+    line = (
+        b'{"method": "lookup", "parameters": {"local": "127.0.0.1", "qname": '
+        b'"vm-0000007.dc1.example.com.", "qtype": "ANY", "real-remote": "127.0.0.1/32", '
+        b'"remote": "127.0.0.1", "zone-id": 1}}'
+    )
+    match = _FAST_LOOKUP.fullmatch(line)
+    assert match is not None and match.groups() == (b"vm-0000007.dc1.example.com.", b"ANY")
