@@ -39,6 +39,10 @@ log = logging.getLogger("pphook.protocol")
 
 MAX_NAME = 1024  # characters; a DNS name is <= 253, or ~1000 with pdns's \DDD escapes
 MAX_CACHED_ANSWERS = 1 << 16  # bound on the per-snapshot lookup cache (~35 MB when full)
+# bound on the `list` replies kept for the current snapshot: a zone's secondaries all
+# transfer the same serial after a NOTIFY, so the second and later AXFRs reuse the
+# first one's reply (~9 MB per 100k records; bigger zones are rebuilt every time)
+MAX_CACHED_LIST_BYTES = 16 << 20
 SLOW_REQUEST = 0.1  # seconds: slower calls are logged with a request id
 # upper bounds (seconds) of the latency histogram exported as metrics
 LATENCY_BUCKETS = (0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -152,6 +156,7 @@ class BackendHandler:
         self._notified = notified
         self._max_line = max_line
         self._answers: _Answers | None = None
+        self._lists: tuple[Snapshot, dict[int, bytes]] | None = None
         self._unknown_logged: set[str] = set()
         self.requests: dict[str, int] = {}
         self.errors = 0
@@ -330,7 +335,16 @@ class BackendHandler:
         if zone is None:
             log.info("list: zone %r (id %r) is not served, answered false", zonename, domain_id)
             return FALSE
-        return _list_reply(snap, zone)
+        lists = self._lists
+        if lists is None or lists[0] is not snap:
+            lists = self._lists = (snap, {})  # one swap: replies of one snapshot only
+        cached = lists[1]
+        reply = cached.get(zone.id)
+        if reply is None:
+            reply = _list_reply(snap, zone)
+            if sum(map(len, cached.values())) + len(reply) <= MAX_CACHED_LIST_BYTES:
+                cached[zone.id] = reply
+        return reply
 
     def _get_all_domains(self, params: Params) -> bytes:
         # include_disabled is ignored: pphook has no disabled zones. Never false here:

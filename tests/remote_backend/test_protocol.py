@@ -380,6 +380,35 @@ def test_list_matches_soa_and_lookups(
     assert len(records) == snapshot.zone_by_name[zone].record_count
 
 
+@pytest.mark.parametrize("budget", [16 << 20, 10])  # cached, and too big to cache
+def test_list_follows_the_snapshot_and_repeats_identically(
+    snapshot_factory: Callable[..., Snapshot], budget: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Secondaries transferring one serial get the same records; after a refresh the
+    next transfer has the new data (a reply kept from the old snapshot would be drift)."""
+    import remote_backend.protocol as protocol
+
+    monkeypatch.setattr(protocol, "MAX_CACHED_LIST_BYTES", budget)
+    before = snapshot_factory()
+    after = snapshot_factory(
+        hosts=(("new-host.example.com", "10.9.9.9", True),),
+        serials={**SERIALS, "example.com": SERIALS["example.com"] + 1},
+        generation=2,
+    )
+    current = [before]
+    handler = BackendHandler(lambda: current[0], MemoryNotified())
+    params = {"zonename": "example.com.", "domain_id": 1}
+    first = call(handler, "list", params)
+    assert call(handler, "list", params) == first
+    assert "new-host.example.com." not in {r["qname"] for r in first}
+    current[0] = after
+    swapped = call(handler, "list", params)
+    assert "new-host.example.com." in {r["qname"] for r in swapped}
+    assert str(SERIALS["example.com"] + 1) in next(
+        r["content"] for r in swapped if r["qtype"] == "SOA"
+    )
+
+
 def test_list_by_id_only_or_by_name_only(handler: BackendHandler) -> None:
     full = call(handler, "list", {"zonename": "10.in-addr.arpa.", "domain_id": 2})
     assert call(handler, "list", {"domain_id": 2, "include_disabled": False}) == full
