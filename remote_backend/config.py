@@ -171,6 +171,20 @@ class _Reader:
         result: T = value
         return result
 
+    def seconds(
+        self,
+        table: Mapping[str, Any] | None,
+        section: str,
+        key: str,
+        default: float,
+        ok: Callable[[float], bool] = lambda v: v > 0,
+        rule: str = "must be > 0",
+    ) -> float:
+        """A duration in seconds (int or float), checked with ``ok`` (else ``rule``)."""
+        value = float(self.get(table, section, key, (int, float), default, "seconds"))
+        self.check(f"{section}.{key}", ok(value), rule)
+        return value
+
     def str_list(
         self, table: Mapping[str, Any] | None, section: str, key: str, expected: str
     ) -> tuple[str, ...]:
@@ -475,32 +489,34 @@ def _server(r: _Reader) -> ServerSettings:
             ("server.socket_mode", f'expected an octal string like "0660", got {mode_raw!r}')
         )
         mode = d.socket_mode
-    interval = float(
-        r.get(t, "server", "refresh_interval", (int, float), d.refresh_interval, "seconds")
+    interval = r.seconds(
+        t,
+        "server",
+        "refresh_interval",
+        d.refresh_interval,
+        lambda v: 0.05 <= v <= 3600,
+        "must be between 0.05 and 3600",
     )
-    r.check("server.refresh_interval", 0.05 <= interval <= 3600, "must be between 0.05 and 3600")
-    full = float(
-        r.get(t, "server", "full_reload_interval", (int, float), d.full_reload_interval, "seconds")
+    full = r.seconds(
+        t,
+        "server",
+        "full_reload_interval",
+        d.full_reload_interval,
+        lambda v: v >= interval,
+        "must be >= server.refresh_interval",
     )
-    r.check("server.full_reload_interval", full >= interval, "must be >= server.refresh_interval")
     breaker_failures = r.get(t, "server", "breaker_failures", int, d.breaker_failures, "an integer")
     r.check("server.breaker_failures", breaker_failures >= 1, "must be >= 1")
-    breaker_cooldown = float(
-        r.get(t, "server", "breaker_cooldown", (int, float), d.breaker_cooldown, "seconds")
-    )
-    r.check(
-        "server.breaker_cooldown",
-        0 < breaker_cooldown <= 8,
+    breaker_cooldown = r.seconds(
+        t,
+        "server",
+        "breaker_cooldown",
+        d.breaker_cooldown,
+        lambda v: 0 < v <= 8,
         "must be > 0 and <= 8 (changes must show within 10 s of the database coming back)",
     )
-    relay_timeout = float(
-        r.get(t, "server", "relay_timeout", (int, float), d.relay_timeout, "seconds")
-    )
-    r.check("server.relay_timeout", relay_timeout > 0, "must be > 0")
-    relay_list_timeout = float(
-        r.get(t, "server", "relay_list_timeout", (int, float), d.relay_list_timeout, "seconds")
-    )
-    r.check("server.relay_list_timeout", relay_list_timeout > 0, "must be > 0")
+    relay_timeout = r.seconds(t, "server", "relay_timeout", d.relay_timeout)
+    relay_list_timeout = r.seconds(t, "server", "relay_list_timeout", d.relay_list_timeout)
     r.unknown_keys(
         t,
         "server",
@@ -563,12 +579,12 @@ def _notifier(r: _Reader, t: Mapping[str, Any]) -> NotifierSettings:
         "@" in sender and "\n" not in sender and "\r" not in sender,
         f"{sender!r} is not a mail address",
     )
-    interval = float(r.get(t, s, "interval", (int, float), d.interval, "seconds"))
-    r.check("notifier.interval", interval >= 1, "must be at least 1 second")
+    interval = r.seconds(
+        t, s, "interval", d.interval, lambda v: v >= 1, "must be at least 1 second"
+    )
     max_mails = r.get(t, s, "max_mails_per_hour", int, d.max_mails_per_hour, "an integer")
     r.check("notifier.max_mails_per_hour", max_mails >= 0, "must be >= 0 (0 = no limit)")
-    smtp_timeout = float(r.get(t, s, "smtp_timeout", (int, float), d.smtp_timeout, "seconds"))
-    r.check("notifier.smtp_timeout", smtp_timeout > 0, "must be > 0")
+    smtp_timeout = r.seconds(t, s, "smtp_timeout", d.smtp_timeout)
     phpipam_url = r.get(t, s, "phpipam_url", str, None, "a URL")
     r.check(
         "notifier.phpipam_url",
@@ -577,8 +593,9 @@ def _notifier(r: _Reader, t: Mapping[str, Any]) -> NotifierSettings:
     )
     port = r.get(t, s, "smtp_port", int, d.smtp_port, "a port number")
     r.check("notifier.smtp_port", 0 < port < 65536, "must be 1..65535")
-    secondary_lag = float(r.get(t, s, "secondary_lag", (int, float), d.secondary_lag, "seconds"))
-    r.check("notifier.secondary_lag", secondary_lag >= 0, "must be >= 0 seconds")
+    secondary_lag = r.seconds(
+        t, s, "secondary_lag", d.secondary_lag, lambda v: v >= 0, "must be >= 0 seconds"
+    )
     r.unknown_keys(
         t,
         s,
