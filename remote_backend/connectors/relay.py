@@ -21,12 +21,13 @@ import logging
 import re
 import socket
 import struct
-from typing import BinaryIO
 
 from remote_backend.wire import FALSE, RELAY_LIST_TIMEOUT, RELAY_TIMEOUT, TRUE
 
 log = logging.getLogger("pphook.connector.relay")
 
+_RECV_SIZE = 1 << 16
+_BIG_RECV_SIZE = 1 << 20  # the rest of a `list` reply (megabytes)
 _PRIMARY_METHODS = frozenset({"getUpdatedMasters", "setNotified"})
 _LONG_METHODS = frozenset({"list", "getAllDomains"})
 
@@ -54,6 +55,23 @@ def _set_kernel_timeout(sock: socket.socket, seconds: float) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
 
 
+def _read_reply(sock: socket.socket) -> bytes:
+    """One reply line from `serve`. A reply holds no newline but its last byte (JSON
+    escapes them; record contents are validated), and `serve` sends nothing unasked,
+    so a read ending in a newline ends the reply: a lookup is one ``recv``, without
+    the Python-level ``SocketIO``/BufferedReader of ``makefile().readline()``."""
+    chunk = sock.recv(_RECV_SIZE)
+    if chunk.endswith(b"\n"):
+        return chunk
+    parts = [chunk]
+    while chunk:
+        chunk = sock.recv(_BIG_RECV_SIZE)
+        parts.append(chunk)
+        if chunk.endswith(b"\n"):
+            return b"".join(parts)
+    raise ConnectionError("pphook serve closed the connection mid-reply")
+
+
 class RelayHandler:
     """A LineHandler that answers each request through the `serve` socket."""
 
@@ -70,7 +88,6 @@ class RelayHandler:
         self.long_timeout = long_timeout
         self.connect_timeout = connect_timeout
         self._sock: socket.socket | None = None
-        self._reader: BinaryIO | None = None
         self._current_timeout = 0.0
 
     def handle_line(self, line: bytes) -> bytes:
@@ -79,18 +96,13 @@ class RelayHandler:
             # Answered here, at once: a late initialize desyncs the pipe for good.
             return TRUE
         try:
-            reader = self._connection()
-            sock = self._sock
-            assert sock is not None
+            sock = self._connection()
             timeout = self.long_timeout if method in _LONG_METHODS else self.timeout
             if timeout != self._current_timeout:
                 _set_kernel_timeout(sock, timeout)
                 self._current_timeout = timeout
             sock.sendall(line + b"\n")
-            reply = reader.readline()
-            if not reply.endswith(b"\n"):
-                raise ConnectionError("pphook serve closed the connection mid-reply")
-            return reply
+            return _read_reply(sock)
         except (OSError, ValueError) as exc:
             self._close()
             reason = f"{self.socket_path}: {exc or type(exc).__name__}"
@@ -101,8 +113,8 @@ class RelayHandler:
             )
             return FALSE if method in _PRIMARY_METHODS else _unavailable(reason)
 
-    def _connection(self) -> BinaryIO:
-        if self._reader is None:
+    def _connection(self) -> socket.socket:
+        if self._sock is None:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.settimeout(self.connect_timeout)
             try:
@@ -115,12 +127,10 @@ class RelayHandler:
             sock.settimeout(None)
             _set_kernel_timeout(sock, self.timeout)
             self._current_timeout = self.timeout
-            self._sock, self._reader = sock, sock.makefile("rb")
-        return self._reader
+            self._sock = sock
+        return self._sock
 
     def _close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
         if self._sock is not None:
             self._sock.close()
-        self._sock = self._reader = None
+        self._sock = None
