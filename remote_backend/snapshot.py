@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import time
 from bisect import bisect_left
-from collections.abc import ItemsView, Iterator, KeysView, Mapping
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, overload
@@ -143,7 +143,7 @@ class RecordTable(Mapping[str, tuple[RR, ...]]):
     def items(self) -> ItemsView[str, tuple[RR, ...]]:
         return ItemsView(self)
 
-    def records(self, owners: Iterator[str] | tuple[str, ...]) -> Iterator[tuple[str, str, str]]:
+    def records(self, owners: Iterable[str]) -> Iterator[tuple[str, str, str]]:
         """(owner, qtype, content) of every record of ``owners``."""
         get, multi, text = self.single.get, self.multi, ipv4_text
         for owner in owners:
@@ -201,7 +201,8 @@ class Snapshot:
     zone_by_name: Mapping[str, Zone] = field(default_factory=dict)
     zone_by_id: Mapping[int, Zone] = field(default_factory=dict)
     index: ZoneIndex = field(default_factory=lambda: ZoneIndex(()))
-    owners_by_zone: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # every owner of a zone, apex first; never modified (a list: the build's own)
+    owners_by_zone: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     def zone_of(self, name: str) -> Zone | None:
         """The served zone holding ``name`` (lowercase, no trailing dot), or None."""
@@ -492,12 +493,12 @@ def assemble(
         single, multi = {}, {}
     ents: set[str] = set()
     zones = []
-    owners_by_zone: dict[str, tuple[str, ...]] = {}
+    owners_by_zone: dict[str, Sequence[str]] = {}
     for zone_id, content in enumerate(contents, start=1):
         apex = content.name
         records = content.records
         if isinstance(records, ZoneRecords) and names is not None:
-            owners_by_zone[apex] = tuple(records.owners)
+            owners_by_zone[apex] = records.owners  # shared, not copied: 2M names at 1M rows
             count = records.record_count
         else:
             table = RecordTable.of(records)

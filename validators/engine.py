@@ -10,8 +10,9 @@ Rows are handled in id order, so the result does not depend on the input order.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import compress
 from operator import attrgetter
 
 from validators.address import (
@@ -70,6 +71,7 @@ class Validator:
 
     def validate(self, data: IpamData) -> Publication:
         with _gc_paused():
+            self._resolver.prefill(data.columns.hostnames)
             publication = _validate(data, self.policy, self._resolver)
             self._resolver.end_pass(data.columns.hostnames)
         return publication
@@ -167,9 +169,12 @@ def _decide_rows(
         columns.ptr_ignores,
         strict=True,
     ):
-        filtered = filter_rejection(state, subnet_id) if filtering else None
-        if mac is not None and filtered is None:
-            add_mac_row((row_id, subnet_id, hostname, mac))  # rule 9, whatever the name
+        if filtering:
+            filtered = filter_rejection(state, subnet_id)
+            if mac is not None and filtered is None:
+                add_mac_row((row_id, subnet_id, hostname, mac))  # rule 9, whatever the name
+        else:
+            filtered = None  # and the MAC rows are gathered after the loop
         resolved = cache.get(hostname)
         if resolved is None:
             resolved = cache[hostname] = resolve(hostname)
@@ -261,6 +266,16 @@ def _decide_rows(
                     ptr_ids[holder],
                 )
             )
+    if not filtering:
+        # every row with a MAC, gathered in C; rows whose MAC is '' are left out as
+        # well: find_mac_problems would skip them (no MAC)
+        macs: Sequence[str] = columns.macs  # type: ignore[assignment]  # None: left out
+        mac_rows = list(
+            compress(
+                zip(columns.ids, columns.subnet_ids, columns.hostnames, macs, strict=True),
+                macs,
+            )
+        )
     return (
         findings,
         mac_rows,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from itertools import compress, filterfalse, repeat
 from typing import Final
 
 from validators.hostname import (
@@ -20,6 +22,9 @@ from validators.rejection import Rejection
 from validators.text import quote
 
 _MAX_ZONES_NAMED = 5
+# Above this many forward zones ``prefill`` is skipped: the expression tries every zone
+# at every label boundary, and one dict access per name (``ZoneSet``) is then cheaper.
+_MAX_PATTERN_ZONES = 64
 
 # "the raw name is the FQDN as it is" in FqdnResolver.cache
 SAME: Final = True
@@ -50,6 +55,7 @@ class FqdnResolver:
         "_allow_underscore",
         "_default_domain",
         "_plain",
+        "_same_pattern",
         "_served_zones",
         "_short_name_rejection",
         "_zones",
@@ -63,7 +69,31 @@ class FqdnResolver:
         self._served_zones = _served_zones_text(self._zones.names)
         self._default_domain = normalise_hostname(policy.default_domain)
         self._short_name_rejection = self._check_default_domain()
+        self._same_pattern = _same_pattern(self._zones.names, policy.allow_underscore)
         self.cache: dict[str | None, Resolved] = {}
+
+    def prefill(self, names: Sequence[str | None]) -> None:
+        """Remember ``SAME`` for the names not known yet that pass the usual-name test
+        of ``resolve_uncached``, found in C by one regular expression: a cold pass
+        meets a million new names, and a Python call each costs more (measured at 1M
+        rows: 0.1-0.2 s less per cold pass; a warm pass only filters out known names).
+
+        The expression accepts a subset of what that test accepts (lowercase LDH
+        labels, none starting or ending with '-', at most ``MAX_LABEL_LENGTH``
+        characters, under a served zone), so every answer is the one
+        ``resolve_uncached`` gives; the rest are resolved one by one as before.
+        """
+        pattern = self._same_pattern
+        if pattern is None:
+            return
+        cache = self.cache
+        # no None (the pattern takes strings only) and no '' (never SAME)
+        fresh = list(filter(None, filterfalse(cache.__contains__, names) if cache else names))
+        if not fresh:
+            return
+        if max(map(len, fresh)) > MAX_LABEL_LENGTH:
+            fresh = list(compress(fresh, map(MAX_LABEL_LENGTH.__ge__, map(len, fresh))))
+        cache.update(zip(compress(fresh, map(pattern.fullmatch, fresh)), repeat(SAME)))
 
     def end_pass(self, names: Sequence[str | None]) -> None:
         """``names``: the raw names of the pass that just ended, all resolved.
@@ -163,6 +193,30 @@ class FqdnResolver:
 
     def _outside_zones_reason(self, fqdn: str) -> str:
         return f"{quote(fqdn)} is in no served forward zone ({self._served_zones})"
+
+
+def _same_pattern(zones: tuple[str, ...], allow_underscore: bool) -> re.Pattern[str] | None:
+    """A name of one or more LDH labels (no label starting or ending with '-') under
+    one of ``zones``; None when no zone could hold such a name."""
+    # A label not starting or ending with '-', then a dot; as few labels as possible
+    # before trying the zones (the lazy form measured twice as fast).
+    chars = "a-z0-9_-" if allow_underscore else "a-z0-9-"
+    label = f"(?!-)[{chars}]+(?<!-)\\."
+    fast = LDH_UNDERSCORE_LABELS if allow_underscore else LDH_LABELS
+    # only zones that pass the same test themselves: below any other, a name fails it
+    usable = [
+        z
+        for z in zones
+        if len(z) < MAX_LABEL_LENGTH
+        and fast.fullmatch(z) is not None
+        and z[0] != "-"
+        and z[-1] != "-"
+        and ".-" not in z
+        and "-." not in z
+    ]
+    if not usable or len(usable) > _MAX_PATTERN_ZONES:
+        return None
+    return re.compile(f"(?:{label})+?(?:{'|'.join(map(re.escape, usable))})")
 
 
 def _served_zones_text(zones: tuple[str, ...]) -> str:

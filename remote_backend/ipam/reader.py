@@ -434,9 +434,10 @@ def _decode_chunk(row: tuple[Any, ...], interned: _Interned) -> _ColumnLists:
     piece.ids = ids
     intern = interned.__getitem__
     piece.subnet_ids = list(map(intern, sids_t))
-    piece.ip_addrs = _compact_ip_addrs(_with_nulls(ips, nulls_t, 1))
-    piece.hostnames = _with_nulls(hosts, nulls_t, 2)
-    piece.macs = _with_nulls(macs, nulls_t, 4)
+    null_counts = Counter(nulls_t)  # counted once for the three text columns
+    piece.ip_addrs = _compact_ip_addrs(_with_nulls(ips, nulls_t, 1, null_counts))
+    piece.hostnames = _with_nulls(hosts, nulls_t, 2, null_counts)
+    piece.macs = _with_nulls(macs, nulls_t, 4, null_counts)
     piece.states = list(map(intern, states_t))
     piece.ptr_ignores = _flags(flags_t)
     piece.edit_dates = _dates(edits_t)
@@ -621,11 +622,13 @@ class _Interned(dict[str, "int | None"]):
 _NULL_DIGITS = {bit: frozenset(str(d) for d in range(8) if d & bit) for bit in (1, 2, 4)}
 
 
-def _with_nulls(texts: Sequence[str], nulls: Sequence[str], bit: int) -> list[str | None]:
-    """Text values, None where the row's NULL digit has ``bit`` set."""
+def _with_nulls(
+    texts: Sequence[str], nulls: Sequence[str], bit: int, counts: Mapping[str, int]
+) -> list[str | None]:
+    """Text values, None where the row's NULL digit has ``bit`` set (``counts``: how
+    many rows have each NULL digit)."""
     values: list[str | None] = list(texts)
     null_digits = _NULL_DIGITS[bit]
-    counts = Counter(nulls)
     null_count = sum(c for digit, c in counts.items() if digit in null_digits)
     if not null_count:
         return values
@@ -643,13 +646,22 @@ def _compact_ip_addrs(texts: list[str | None]) -> list[str | int | None]:
             joined.replace(_SEP, "").isdigit()
             and joined.isascii()
             and max(map(len, plain), default=0) <= 39
-            and _LEADING_ZERO.search(joined) is None
+            and _no_leading_zero(joined)
         ):
             return list(map(int, plain))
     return [compact_ip_addr(t) for t in texts]
 
 
 _LEADING_ZERO = re.compile(r"(?:^|\x1f)0[0-9]")
+
+
+def _no_leading_zero(joined: str) -> bool:
+    """No value of ``joined`` (digits and separators) has a leading zero. Usually no
+    value starts with '0' at all: a substring search tells that several times faster
+    than the regular expression."""
+    if joined[:1] != "0" and _SEP + "0" not in joined:
+        return True
+    return _LEADING_ZERO.search(joined) is None
 
 
 def _flags(texts: Sequence[str]) -> list[bool]:
