@@ -68,6 +68,7 @@ class SnapshotBuilder:
         self._mark: ReadMark | None = None
         # what the last build made of them: when nothing changed, it is the answer
         self._last: tuple[Publication, list[ZoneContent]] | None = None
+        self._last_snapshot: Snapshot | None = None
 
     def build(self, full: bool = True) -> Build:
         """One pass of the chain. ``full=False``: the caller saw a change token move, and
@@ -77,6 +78,17 @@ class SnapshotBuilder:
             previous = self._data
             data = None if full else self._read_changes()
             incremental = data is not None
+            if data is not None and data is previous and self._last and self._last_snapshot:
+                # The rows read again (recent edits) equal the ones held and no table
+                # changed: the last snapshot is the answer. This is what the re-reads
+                # after a change (second-granular token) and every refresh during an
+                # outage-free idle hour come down to; at 1M rows it saves the merge,
+                # comparison and assembly (~1 s) of a build that changes nothing.
+                seconds = time.perf_counter() - started
+                log.debug("no row changed since snapshot %d", self._last_snapshot.generation)
+                return Build(
+                    data, self.config.policy, self._last[0], self._last_snapshot, seconds, False
+                )
             if data is None:
                 # rows equal to the last read's come back as its objects: no second copy
                 self._data = self._mark = None
@@ -84,6 +96,7 @@ class SnapshotBuilder:
                     previous.columns if previous is not None else None
                 )
             self._data = data
+            self._last_snapshot = None  # set again only once this build has completed
             last, self._last = self._last, None
             same = last is not None and previous is not None and _same_input(previous, data)
             # the last rows' lists (8 per million rows) go before anything new is built
@@ -98,6 +111,7 @@ class SnapshotBuilder:
             serials = self.store.serials_for({c.name: c.fingerprint for c in contents})
             self._generation += 1
             snapshot = assemble(contents, serials, self.config.zones, generation=self._generation)
+            self._last_snapshot = snapshot
             del contents
         seconds = time.perf_counter() - started
         log.info(
@@ -123,8 +137,28 @@ class SnapshotBuilder:
         if changes is None:
             return None
         self._mark = changes.mark
+        if (
+            not changes.deleted
+            and (changes.subnets, changes.sections, changes.tags)
+            == (previous.subnets, previous.sections, previous.tags)
+            and _rows_held(columns, changes.rows)
+        ):
+            return previous  # nothing changed (build() reuses the last snapshot)
         merged = merge_columns(columns, changes.rows, changes.deleted)
         return IpamData.from_columns(merged, changes.subnets, changes.sections, changes.tags)
+
+
+def _rows_held(held: AddressColumns, read: AddressColumns) -> bool:
+    """Whether every row in ``read`` is already in ``held`` with the same values."""
+    ids = held.ids
+    columns = [(getattr(held, name), getattr(read, name)) for name in _COLUMNS]
+    for k, row_id in enumerate(read.ids):
+        pos = bisect_left(ids, row_id)
+        if pos == len(ids) or ids[pos] != row_id:
+            return False
+        if any(mine[pos] != theirs[k] for mine, theirs in columns):
+            return False
+    return True
 
 
 def _same_input(old: IpamData, new: IpamData) -> bool:
