@@ -699,7 +699,8 @@ class IpamReader:
         self.engine = engine
         self.backend = engine.url.get_backend_name()
         self.database = engine.url.database
-        self._last_read_started: float | None = None
+        # the database's clock (epoch seconds) when the last read began (see change_token)
+        self._last_read_started: int | None = None
         self._dbapi_error: type[Exception] = getattr(
             engine.dialect.loaded_dbapi, "Error", sa.exc.DBAPIError
         )
@@ -722,12 +723,11 @@ class IpamReader:
     def read_marked(self, previous: AddressColumns | None = None) -> tuple[IpamData, ReadMark]:
         """``read()``, plus the mark a later ``read_changes`` starts from; values equal
         to those of ``previous`` (rows of an earlier read) are its objects."""
-        started = time.time()
         with self._transaction("read") as tx:
             mark = tx.mark()
             subnets, sections, tags = tx.small_tables()
             columns = tx.addresses(previous)
-        self._last_read_started = started
+        self._last_read_started = mark.db_time
         return IpamData.from_columns(columns, subnets, sections, tags), mark
 
     @property
@@ -753,7 +753,6 @@ class IpamReader:
         """
         if not self.reads_changes:
             return None
-        started = time.time()
         with self._transaction("read") as tx:
             mark = tx.mark()
             subnets, sections, tags = tx.small_tables()
@@ -772,7 +771,7 @@ class IpamReader:
             if len(changed) > max(500, count // 4):  # then reading everything is faster
                 return None
             rows = tx.addresses_by_id(changed)
-        self._last_read_started = started
+        self._last_read_started = mark.db_time
         return AddressChanges(rows, deleted, subnets, sections, tags, mark)
 
     def address_ids(self) -> list[int]:
@@ -823,7 +822,7 @@ class IpamReader:
             with self.engine.connect() as conn:
                 rows = conn.execute(
                     sa.text(
-                        "SELECT TABLE_NAME, UPDATE_TIME, UNIX_TIMESTAMP(NOW()) "
+                        "SELECT TABLE_NAME, UPDATE_TIME, UNIX_TIMESTAMP(UPDATE_TIME) "
                         "FROM information_schema.TABLES "
                         "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN "
                         "('ipaddresses', 'subnets', 'sections', 'ipTags')"
@@ -833,12 +832,15 @@ class IpamReader:
         except sa.exc.SQLAlchemyError as exc:
             raise self._fail(exc, "probe") from exc
         times = tuple(sorted((str(r[0]), r[1]) for r in rows))
-        newest = max((r[1] for r in rows if r[1] is not None), default=None)
+        newest = max((int(r[2]) for r in rows if r[2] is not None), default=None)
         settle = False
         if newest is not None and self._last_read_started is not None:
-            # UPDATE_TIME has one-second resolution: a change in the second our last
-            # read started may be hidden behind an equal value; reread once more.
-            settle = newest.timestamp() >= int(self._last_read_started) - 1
+            # UPDATE_TIME has one-second resolution: a change committed after our last
+            # read started, in the second of the newest UPDATE_TIME, leaves the token
+            # as it was; possible only while that second is not before the one the
+            # read started in. Both sides are the database's clock (epoch seconds), so
+            # neither clock skew nor the session time zone can hide such a change.
+            settle = newest >= self._last_read_started
         return ChangeToken(value=(times, max_id), settle=settle)
 
     def _sqlite_token(self) -> ChangeToken:
