@@ -14,10 +14,8 @@ value) the periodic full build catches (``server.full_reload_interval``).
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import logging
-import sys
 import time
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
@@ -28,6 +26,7 @@ from typing import Any
 from remote_backend.config import Config
 from remote_backend.ipam import IpamReader, make_engine
 from remote_backend.ipam.reader import KnownIds, ReadMark
+from remote_backend.memory import fix_mmap_threshold
 from remote_backend.snapshot import Snapshot, ZoneContent, assemble, compute_zone_contents
 from remote_backend.state import SerialFormat, StateStore
 from validators import Validator
@@ -56,7 +55,7 @@ class SnapshotBuilder:
     """Runs reader -> validators -> snapshot, with serials from the state store."""
 
     def __init__(self, config: Config, reader: IpamReader, store: StateStore) -> None:
-        _fix_malloc_mmap_threshold()
+        fix_mmap_threshold()
         self.config = config
         self.reader = reader
         self.store = store
@@ -258,36 +257,6 @@ def _rebuilt(
 
 def _first(row: tuple[Any, ...]) -> Any:
     return row[0]
-
-
-# glibc's mallopt parameter number of M_MMAP_THRESHOLD (malloc.h)
-_M_MMAP_THRESHOLD = -3
-# Blocks from this size up get their own mapping, given back to the system when freed.
-_MMAP_THRESHOLD = 128 * 1024
-_malloc_fixed = False
-
-
-def _fix_malloc_mmap_threshold() -> None:
-    """Keep glibc from holding on to the memory of freed column lists and dicts.
-
-    By default glibc raises its mmap threshold to the size of every mapped block freed
-    (up to 32 MiB), so after the first rebuild frees the last snapshot's lists and
-    dicts (megabytes each), their successors come from the heap, where freed space is
-    rarely at the top and is never given back: measured at 1M addresses, `serve`
-    stayed ~250 MiB above its first idle RSS after two rebuilds. Setting the threshold
-    explicitly turns that adjustment off. Once per process; a no-op without glibc.
-    """
-    global _malloc_fixed
-    if _malloc_fixed or not sys.platform.startswith("linux"):
-        return
-    _malloc_fixed = True
-    try:
-        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt): nothing to tune
-        return
-    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    mallopt.restype = ctypes.c_int
-    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from remote_backend.builder import Build, SnapshotBuilder, open_builder
 from remote_backend.errors import PphookError, SnapshotUnavailableError
 from remote_backend.health import CircuitBreaker, CircuitState, Health
 from remote_backend.ipam import ChangeToken
+from remote_backend.memory import release_free_memory
 from remote_backend.snapshot import Snapshot
 from remote_backend.state.persist import snapshot_from_payload, snapshot_payload
 
@@ -63,6 +64,7 @@ class LiveSnapshot:
         self._persist_lock = threading.Lock()
         self._persist_wanted = threading.Event()
         self._token: ChangeToken | None = None
+        self._trim_due = False  # a snapshot was replaced: give its pages back next tick
         self._last_full = 0.0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -116,6 +118,7 @@ class LiveSnapshot:
                 self.on_change(old, build.snapshot)
             except Exception:  # a purge failing must not stop refreshing
                 log.exception("change hook failed")
+        self._trim_due = old is not None
         return True
 
     def load_persisted(self) -> bool:
@@ -207,6 +210,13 @@ class LiveSnapshot:
 
     def tick(self) -> None:
         """One refresh attempt through the circuit breaker."""
+        if self._trim_due:
+            # one tick after a swap: by now the lookup threads have moved to the new
+            # snapshot and dropped their caches of the old one
+            self._trim_due = False
+            started = time.perf_counter()
+            release_free_memory()
+            log.debug("freed memory returned in %.3f s", time.perf_counter() - started)
         if not self.breaker.allow():
             return
         try:
