@@ -336,7 +336,7 @@ def _propagation_rows(results: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for size, r in results["sizes"].items():
-        for key in ("propagation", "propagation_fast"):
+        for key in ("propagation", "propagation_fast", "propagation_large"):
             p = r.get(key)
             if p:
                 lines.append(_propagation_row(size, p))
