@@ -439,6 +439,9 @@ METHOD = """\
    shipped `pdns-config/pphook.toml.example`); the target is judged on the second
    run: with a 2 s poll a change can wait 2 s before it is even seen, so p99 <= 2 s
    needs a poll well under 2 s whatever the rest costs.
+   Above `--propagation-max-size` (1M) only `--large-changes` changes (6), 8-12 s
+   apart, with the built-in poll: what an operator of a big phpIPAM sees (no target),
+   and real rebuilds inside `serve` before its memory is read at the end.
 8. **Memory**: VmRSS / VmHWM of `pphook serve` from /proc once it is idle after start
    (socket up, then no more than 0.1 s CPU in 2 s: post-start work such as persisting
    the snapshot is done) and at the end (after all load, AXFRs and rebuilds).
