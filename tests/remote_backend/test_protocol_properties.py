@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rb_support import MemoryNotified, make_snapshot
 
+from remote_backend.errors import SnapshotUnavailableError
 from remote_backend.protocol import UNSUPPORTED, BackendHandler
 from remote_backend.snapshot import Snapshot
+from remote_backend.wire import MAX_LINE
 
 SNAPSHOT: Snapshot = make_snapshot()
 
@@ -202,3 +205,22 @@ def test_the_lookup_line_pdns_sends_takes_the_fast_path() -> None:
     )
     match = _FAST_LOOKUP.fullmatch(line)
     assert match is not None and match.groups() == (b"vm-0000007.dc1.example.com.", b"ANY")
+
+
+@pytest.mark.parametrize("max_line", [MAX_LINE, 64])
+def test_pdns_shaped_lookup_fails_like_the_general_path(max_line: int) -> None:
+    """No snapshot yet (SERVFAIL, counted once) and an over-long line (false): the
+    regex-parsed lookup ends exactly as a json.loads-parsed one does."""
+
+    def no_snapshot() -> Snapshot:
+        raise SnapshotUnavailableError("no snapshot yet")
+
+    params = {"local": "0.0.0.0", "qname": "www.example.com.", "qtype": "ANY", "zone-id": -1}
+    as_pdns = json.dumps({"method": "lookup", "parameters": params}, sort_keys=True).encode()
+    reordered = json.dumps({"parameters": params, "method": "lookup"}).encode()
+    assert len(as_pdns) == len(reordered)
+    for source in (no_snapshot, lambda: SNAPSHOT):
+        fast = BackendHandler(source, MemoryNotified(), max_line=max_line)
+        general = BackendHandler(source, MemoryNotified(), max_line=max_line)
+        assert fast.handle_line(as_pdns) == general.handle_line(reordered)
+        assert (fast.requests, fast.errors) == (general.requests, general.errors)
