@@ -14,12 +14,10 @@ value) the periodic full build catches (``server.full_reload_interval``).
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +28,7 @@ from remote_backend.memory import fix_mmap_threshold
 from remote_backend.snapshot import Snapshot, ZoneContent, assemble, compute_zone_contents
 from remote_backend.state import SerialFormat, StateStore
 from validators import Validator
+from validators.engine import gc_paused
 from validators.model import AddressColumns, IpamData, Policy, Publication
 
 log = logging.getLogger("pphook.builder")
@@ -73,7 +72,7 @@ class SnapshotBuilder:
         """One pass of the chain. ``full=False``: the caller saw a change token move, and
         only the rows that changed are read again (the result is the same)."""
         started = time.perf_counter()
-        with _gc_paused():
+        with gc_paused():  # validate's own pause nests inside
             previous = self._data
             data = None if full else self._read_changes()
             incremental = data is not None
@@ -257,19 +256,6 @@ def _rebuilt(
 
 def _first(row: tuple[Any, ...]) -> Any:
     return row[0]
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic GC during a build: it allocates millions of objects and no cycles,
-    and collections triggered by those allocations would rescan the whole heap."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def open_builder(config: Config) -> SnapshotBuilder:
