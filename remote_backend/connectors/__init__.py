@@ -18,7 +18,7 @@ log = logging.getLogger("pphook.connector")
 
 _DISCARD_CHUNK = 1 << 16
 
-__all__ = ["MAX_LINE", "LineHandler", "LineReader", "serve_socket", "serve_stream"]
+__all__ = ["MAX_LINE", "RECV_SIZE", "LineHandler", "LineReader", "serve_socket", "serve_stream"]
 
 
 class LineHandler(Protocol):
@@ -53,15 +53,19 @@ def serve_stream(
         if line[-1:] == b"\n":
             line = line[:-1]
         elif len(line) > max_line:
-            log.warning("request line longer than %d bytes answered false and skipped", max_line)
-            write(FALSE)
+            _refuse_oversized(write, max_line)
             if not _skip_rest_of_line(reader):
                 return
             continue
         write(handler.handle_line(line))
 
 
-_RECV_SIZE = 1 << 16
+RECV_SIZE = 1 << 16  # bytes per recv(): a request or a lookup reply in one read
+
+
+def _refuse_oversized(write: Callable[[bytes], object], max_line: int) -> None:
+    log.warning("request line longer than %d bytes answered false and skipped", max_line)
+    write(FALSE)
 
 
 def serve_socket(
@@ -83,23 +87,19 @@ def serve_socket(
         newline = pending.find(b"\n")
         if newline >= 0:
             if newline > max_line:
-                log.warning(
-                    "request line longer than %d bytes answered false and skipped", max_line
-                )
-                write(FALSE)
+                _refuse_oversized(write, max_line)
             else:
                 write(handle(pending[:newline]))
             pending = pending[newline + 1 :]
             continue
         if len(pending) > max_line:
-            log.warning("request line longer than %d bytes answered false and skipped", max_line)
-            write(FALSE)
+            _refuse_oversized(write, max_line)
             rest = _skip_socket_line(recv)
             if rest is None:
                 return
             pending = rest  # the requests after the oversized line
             continue
-        chunk = recv(_RECV_SIZE)
+        chunk = recv(RECV_SIZE)
         if not chunk:
             if pending:  # a last line without a newline is answered too
                 write(handle(pending))
@@ -111,7 +111,7 @@ def _skip_socket_line(recv: Callable[[int], bytes]) -> bytes | None:
     """Drop input up to the end of the current (oversized) line, without buffering
     it; what follows that newline, or None at EOF."""
     while True:
-        chunk = recv(_RECV_SIZE)
+        chunk = recv(RECV_SIZE)
         if not chunk:
             return None
         newline = chunk.find(b"\n")

@@ -22,11 +22,11 @@ import re
 import socket
 import struct
 
+from remote_backend.connectors import RECV_SIZE
 from remote_backend.wire import FALSE, RELAY_LIST_TIMEOUT, RELAY_TIMEOUT, TRUE
 
 log = logging.getLogger("pphook.connector.relay")
 
-_RECV_SIZE = 1 << 16
 _BIG_RECV_SIZE = 1 << 20  # the rest of a `list` reply (megabytes)
 _PRIMARY_METHODS = frozenset({"getUpdatedMasters", "setNotified"})
 _LONG_METHODS = frozenset({"list", "getAllDomains"})
@@ -60,7 +60,7 @@ def _read_reply(sock: socket.socket) -> bytes:
     escapes them; record contents are validated), and `serve` sends nothing unasked,
     so a read ending in a newline ends the reply: a lookup is one ``recv``, without
     the Python-level ``SocketIO``/BufferedReader of ``makefile().readline()``."""
-    chunk = sock.recv(_RECV_SIZE)
+    chunk = sock.recv(RECV_SIZE)
     if chunk.endswith(b"\n"):
         return chunk
     parts = [chunk]
