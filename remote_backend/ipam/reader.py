@@ -528,18 +528,9 @@ class _Prefetcher:
 
 
 class _ColumnLists:
-    """Address columns being filled, chunk after chunk."""
+    """Address columns being filled, chunk after chunk (``columns()`` freezes them)."""
 
-    __slots__ = (
-        "edit_dates",
-        "hostnames",
-        "ids",
-        "ip_addrs",
-        "macs",
-        "ptr_ignores",
-        "states",
-        "subnet_ids",
-    )
+    __slots__ = AddressColumns.__slots__  # the same columns, as growing lists
 
     def __init__(self) -> None:
         self.ids: list[int] = []
