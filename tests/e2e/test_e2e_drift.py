@@ -17,7 +17,7 @@ from pathlib import Path
 import dns.rcode
 import dns.rdatatype
 import pytest
-from infra.dnsclient import axfr, query, soa_serial
+from infra.dnsclient import axfr, query, soa_serial, zone_record_set
 from infra.mariadb import MariaDBServer
 from infra.named import NamedSecondary
 from infra.pdns import PdnsServer
@@ -114,21 +114,6 @@ def deployment(mariadb: MariaDBServer) -> Iterator[Deployment]:
         data.close()
 
 
-def _zone_records(zone: object) -> set[tuple[str, str, str]]:
-    import dns.zone
-
-    assert isinstance(zone, dns.zone.Zone) and zone.origin is not None
-    return {
-        (
-            name.derelativize(zone.origin).to_text().lower(),
-            dns.rdatatype.to_text(rds.rdtype),
-            rd.to_text(origin=zone.origin, relativize=False).lower(),
-        )
-        for name, rds in zone.iterate_rdatasets()
-        for rd in rds
-    }
-
-
 def assert_secondary_in_sync(d: Deployment) -> None:
     """named holds exactly what pphook exports, zone by zone, at pphook's serial."""
     for zone in ZONES:
@@ -139,7 +124,7 @@ def assert_secondary_in_sync(d: Deployment) -> None:
         import dns.zone
 
         expected = dns.zone.from_text(exported.stdout, origin=zone + ".", relativize=False)
-        assert _zone_records(axfr(d.named.port, zone)) == _zone_records(expected), zone
+        assert zone_record_set(axfr(d.named.port, zone)) == zone_record_set(expected), zone
 
 
 def change_then_wait(

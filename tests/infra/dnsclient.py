@@ -63,6 +63,21 @@ def axfr(server_port: int, zone: str, *, timeout: float = 30.0) -> dns.zone.Zone
     )
 
 
+def zone_record_set(zone: dns.zone.Zone) -> set[tuple[str, str, str]]:
+    """(owner, type, rdata) of every record, absolute and lowercase: two zones with
+    the same records compare equal whatever their order or relativisation."""
+    assert zone.origin is not None
+    return {
+        (
+            name.derelativize(zone.origin).to_text().lower(),
+            dns.rdatatype.to_text(rds.rdtype),
+            rd.to_text(origin=zone.origin, relativize=False).lower(),
+        )
+        for name, rds in zone.iterate_rdatasets()
+        for rd in rds
+    }
+
+
 def port_open(server_port: int, host: str = HOST) -> bool:
     """TCP connect test: fails at once while nothing listens (UDP would just time out)."""
     try:
