@@ -241,16 +241,20 @@ def test_bad_clients_only_affect_their_own_connection(
         bad.close()
 
 
-def test_connect_close_cycles_leak_no_threads_or_fds(
-    server: UnixSocketServer, sock_path: Path
-) -> None:
-    # warm up lazily created objects before taking the baseline
+def idle_baseline(server: UnixSocketServer, sock_path: Path) -> tuple[int, int]:
+    """Threads and file descriptors of an idle server whose lazily created objects
+    exist already (one lookup answered and its connection gone): a leak baseline."""
     warm_up = Client(sock_path)
     assert json.loads(warm_up.ask(LOOKUP_WWW))["result"]
     warm_up.close()
     assert wait_until(lambda: server.connection_count == 0)
-    threads_before = threading.active_count()
-    fds_before = open_fds()
+    return threading.active_count(), open_fds()
+
+
+def test_connect_close_cycles_leak_no_threads_or_fds(
+    server: UnixSocketServer, sock_path: Path
+) -> None:
+    threads_before, fds_before = idle_baseline(server, sock_path)
     for i in range(1000):
         client = Client(sock_path)
         if i % 3 == 0:
@@ -326,12 +330,7 @@ def test_max_connections(sock_path: Path, handler: BackendHandler) -> None:
 
 def test_thousands_of_concurrent_connections(server: UnixSocketServer, sock_path: Path) -> None:
     """Waves of 300 simultaneous connections (3000 in all), well-behaved or not."""
-    warm_up = Client(sock_path)
-    assert json.loads(warm_up.ask(LOOKUP_WWW))["result"]
-    warm_up.close()
-    assert wait_until(lambda: server.connection_count == 0)
-    threads_before = threading.active_count()
-    fds_before = open_fds()
+    threads_before, fds_before = idle_baseline(server, sock_path)
     for wave in range(10):
         clients = [Client(sock_path) for _ in range(300)]
         for i, client in enumerate(clients):
