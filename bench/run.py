@@ -78,7 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--propagation-max-size",
         type=int,
         default=100_000,
-        help="skip the propagation phase above this size (SPEC target is at 100k)",
+        help="skip the propagation phase above this size (the target is at 100k)",
     )
     p.add_argument(
         "--throughput-max-size",
@@ -603,9 +603,9 @@ def run_size(size: int, args: argparse.Namespace, db: BenchMariaDB, work: Path) 
                 result["errors"].append(f"propagation: {summarise_error(exc)}")
                 log(f"  ERROR propagation: {exc}")
         elif size > args.propagation_max_size and args.large_changes > 0:
-            # Not the SPEC target (that is at 100k), but what an operator of a big
+            # Not the target (that is at 100k), but what an operator of a big
             # phpIPAM sees, and the rebuilds it causes are part of `serve`'s memory.
-            log(f"n={size}: a few changes ({args.large_changes}; the SPEC target is at 100k)")
+            log(f"n={size}: a few changes ({args.large_changes}; the target is at 100k)")
             try:
                 before = len(serve_builds(serve))
                 result["propagation_large"] = propagation_phase(

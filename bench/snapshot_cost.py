@@ -28,8 +28,8 @@ from pathlib import Path
 
 import bench  # noqa: F401  (sys.path)
 from bench.common import proc_status_kb
+from remote_backend.build.builder import open_builder
 from remote_backend.config import load_config
-from remote_backend.service import open_builder
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""The notifier's verbs, wired into `pphook` by remote_backend/cli.py.
+"""The notifier's verbs, found by `pphook` as entry points (group ``pphook.verbs``,
+declared in pyproject.toml): the backend never imports the notifier.
 
 Each returns an exit code (0 ok, 1 error or tampering). Errors are logged to
 "pphook.notifier"; stdout carries only `report --dry-run` mails and `audit` output.
@@ -6,16 +7,19 @@ Each returns an exit code (0 ok, 1 error or tampering). Errors are logged to
 
 from __future__ import annotations
 
+import argparse
 import logging
 import signal
 import sys
 import threading
+from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType
 
 from notifier import audit
 from notifier.errors import AuditQueryError
 from notifier.runner import open_notifier
+from notifier.settings import SECTION
 from notifier.store import open_store
 from remote_backend.config import Config
 from remote_backend.errors import PphookError
@@ -134,3 +138,60 @@ def _since(text: str | None) -> float | None:
     if parsed.tzinfo is None:
         parsed = parsed.astimezone()  # naive: the operator's local time
     return parsed.timestamp()
+
+
+# -- the verbs as `pphook` finds them (remote_backend.plugins.VerbPlugin) --------------
+
+
+@dataclass(frozen=True)
+class _Report:
+    name: str = "report"
+    help: str = "one notifier pass: mail new problems"
+    sections: tuple[str, ...] = (SECTION,)
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--dry-run", action="store_true", help="print the mail instead of sending"
+        )
+
+    def run(self, config: Config, args: argparse.Namespace) -> int:
+        return run_report(config, args.dry_run)
+
+
+@dataclass(frozen=True)
+class _Daemon:
+    name: str = "notifier"
+    help: str = "the notifier as a daemon"
+    sections: tuple[str, ...] = (SECTION,)
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        return None
+
+    def run(self, config: Config, args: argparse.Namespace) -> int:
+        return run_daemon(config)
+
+
+@dataclass(frozen=True)
+class _Audit:
+    name: str = "audit"
+    help: str = "the notifier's hash-chained audit log"
+    sections: tuple[str, ...] = ()
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        audit_verbs = parser.add_subparsers(dest="audit_verb", required=True, metavar="ACTION")
+        audit_verbs.add_parser(
+            "verify", help="recompute the hash chain; non-zero exit on tampering"
+        )
+        listing = audit_verbs.add_parser("list", help="list audit entries")
+        listing.add_argument("--kind", help="only entries of this kind")
+        listing.add_argument("--since", help="only entries at or after this ISO date/time")
+
+    def run(self, config: Config, args: argparse.Namespace) -> int:
+        return run_audit(
+            config, args.audit_verb, getattr(args, "kind", None), getattr(args, "since", None)
+        )
+
+
+REPORT = _Report()
+NOTIFIER = _Daemon()
+AUDIT = _Audit()

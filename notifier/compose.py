@@ -18,17 +18,15 @@ from typing import Any
 
 from notifier.diff import StoredProblem
 from notifier.problems import (
-    CODE_ORDER,
-    SINGULAR,
-    TITLES,
     Problem,
     RowFacts,
     SecondaryFacts,
     printable,
 )
 from notifier.render import Renderer
-from remote_backend.config import NotifierSettings
-from remote_backend.ipam.reader import ChangeInfo
+from notifier.settings import NotifierSettings
+from remote_backend.ipam.people import ChangeInfo
+from validators.codes import Code
 
 # A first pass over a neglected database can find thousands of problems: digests are
 # cut into parts of this many items so each stays readable (and under size limits).
@@ -330,12 +328,15 @@ def _shown(text: str | None) -> str | None:
     return None if text is None else printable(text, 80)
 
 
+PROBLEM_ORDER = tuple(c for c in Code if c.is_problem)  # the enum's order is report order
+
+
 def _groups(views: Sequence[ProblemView]) -> list[Group]:
     groups = []
-    for code in CODE_ORDER:
+    for code in PROBLEM_ORDER:
         members = tuple(v for v in views if v.code == code.value)
         if members:
-            groups.append(Group(code.value, TITLES[code], members))
+            groups.append(Group(code.value, code.group_title, members))
     return groups
 
 
@@ -347,8 +348,8 @@ def _single_subject(p: Problem, *, resolved: bool) -> str:
     done = "resolved: " if resolved else ""
     if p.secondary is not None:
         # the label is a parsed IP address from the configuration, never phpIPAM text
-        return f"[pphook] DNS: {done}{SINGULAR[p.code]}: {p.secondary.secondary}"
-    return f"[pphook] phpIPAM: {done}{SINGULAR[p.code]} (row {p.row_id})"
+        return f"[pphook] DNS: {done}{p.code.label}: {p.secondary.secondary}"
+    return f"[pphook] phpIPAM: {done}{p.code.label} (row {p.row_id})"
 
 
 def _digest_subject(new: int, fixed: int, part: int, parts: int, source: str) -> str:

@@ -23,3 +23,7 @@ class PassInProgressError(NotifierError):
 
 class AuditQueryError(NotifierError):
     """`audit list` got a filter it cannot use (unknown kind, unreadable date)."""
+
+
+class NotifierConfigError(NotifierError):
+    """The config lacks what a notifier verb needs (no [notifier] section)."""

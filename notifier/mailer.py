@@ -17,7 +17,7 @@ from types import TracebackType
 
 from notifier.errors import SmtpError
 from notifier.problems import printable
-from remote_backend.config import NotifierSettings
+from notifier.settings import NotifierSettings
 
 log = logging.getLogger("pphook.notifier")
 

@@ -10,7 +10,7 @@ changes one of those values is a different problem and is mailed again; an edit 
 anything else (description, state, an unrelated column) is not.
 
 Problems that are not about phpIPAM rows (a DNS secondary staying behind) have codes of
-their own (``NotifierCode``, not the validators' ``Code``), no rows, and their facts in
+their own (``Code.SECONDARY_BEHIND``, which the validators never give), no rows, and their facts in
 ``Problem.secondary``; they go through the same diff, store, audit and mails.
 """
 
@@ -19,65 +19,23 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from notifier.canonical import canonical_json, sha256_hex
 from validators import InvalidAddress, normalise_hostname, normalise_mac, parse_address
 from validators.address import parse_decimal, subnet_family
-from validators.model import AddressRow, Code, Finding, IpamData, Policy, Publication, SubnetRow
+from validators.codes import Code
+from validators.fqdn import comparison_name
+from validators.model import AddressRow, Finding, IpamData, Policy, Publication, SubnetRow
 
 
-class NotifierCode(StrEnum):
-    """Problems the notifier finds outside phpIPAM rows (validators never see them)."""
-
-    SECONDARY_BEHIND = "SECONDARY_BEHIND"
-
-
-ProblemCode = Code | NotifierCode
-
-
-def problem_code(value: str) -> ProblemCode:
-    """The code stored as ``value`` (a validator code or a notifier code)."""
+def problem_code(value: str) -> Code:
+    """The code stored as ``value``."""
     try:
-        return Code(value)
-    except ValueError:
-        return NotifierCode(value)
+        return Code[value]
+    except KeyError:
+        raise ValueError(f"unknown problem code {value!r}") from None
 
-
-# The order problems are grouped in, in mails and everywhere else.
-CODE_ORDER: tuple[ProblemCode, ...] = (
-    Code.HOSTNAME_INVALID,
-    Code.ZONE_NOT_FOUND,
-    Code.IP_INVALID,
-    Code.DUPLICATE_HOSTNAME,
-    Code.DUPLICATE_IP,
-    Code.DUPLICATE_MAC,
-    Code.MAC_INVALID,
-    NotifierCode.SECONDARY_BEHIND,
-)
-
-# Fixed text only: these end up in subjects, which never carry IPAM strings.
-TITLES: Mapping[ProblemCode, str] = {
-    Code.HOSTNAME_INVALID: "Invalid hostnames",
-    Code.ZONE_NOT_FOUND: "Hostnames outside the served zones",
-    Code.IP_INVALID: "Unreadable IP addresses",
-    Code.DUPLICATE_HOSTNAME: "Duplicate hostnames",
-    Code.DUPLICATE_IP: "IP addresses with several hostnames (PTR conflicts)",
-    Code.DUPLICATE_MAC: "MAC addresses shared by different hosts",
-    Code.MAC_INVALID: "Invalid MAC addresses",
-    NotifierCode.SECONDARY_BEHIND: "DNS secondaries behind pphook",
-}
-SINGULAR: Mapping[ProblemCode, str] = {
-    Code.HOSTNAME_INVALID: "Invalid hostname",
-    Code.ZONE_NOT_FOUND: "Hostname outside the served zones",
-    Code.IP_INVALID: "Unreadable IP address",
-    Code.DUPLICATE_HOSTNAME: "Duplicate hostname",
-    Code.DUPLICATE_IP: "PTR conflict",
-    Code.DUPLICATE_MAC: "Shared MAC address",
-    Code.MAC_INVALID: "Invalid MAC address",
-    NotifierCode.SECONDARY_BEHIND: "Secondary behind",
-}
 
 # Related rows shown per problem (a MAC shared by 50 rows names the first few).
 MAX_RELATED_SHOWN = 5
@@ -201,7 +159,7 @@ class Problem:
     """
 
     key: str
-    code: ProblemCode
+    code: Code
     row_id: int
     reason: str
     dns: str  # what DNS does about it, one line
@@ -212,18 +170,18 @@ class Problem:
 
     @property
     def title(self) -> str:
-        return TITLES[self.code]
+        return self.code.group_title
 
     @property
     def kind(self) -> str:
-        return SINGULAR[self.code]
+        return self.code.label
 
     @property
     def sort_key(self) -> tuple[int, int, str]:
         if self.secondary is not None:
             where = f"{self.secondary.secondary} {self.secondary.zone}"
-            return (CODE_ORDER.index(self.code), 0, where)
-        return (CODE_ORDER.index(self.code), self.row_id, self.key)
+            return (self.code.rank, 0, where)
+        return (self.code.rank, self.row_id, self.key)
 
     def to_json(self) -> dict[str, Any]:
         extra = {} if self.secondary is None else {"secondary": self.secondary.to_json()}
@@ -290,10 +248,7 @@ class _RowView:
 
     def fqdn(self, row: AddressRow) -> str | None:
         """The name DNS compares the row by: normalised, single labels qualified."""
-        name = normalise_hostname(row.hostname)
-        if name and "." not in name and self.policy.default_domain:
-            name = f"{name}.{self.policy.default_domain}"
-        return name
+        return comparison_name(row.hostname, self.policy.default_domain)
 
     def facts(self, row_id: int, role: str) -> RowFacts:
         row = self.rows.get(row_id)

@@ -28,11 +28,13 @@ from notifier.mailer import SmtpMailer, recipients
 from notifier.problems import find_problems
 from notifier.render import Renderer
 from notifier.secondaries import SoaQuery, secondary_problems
+from notifier.settings import NotifierSettings, notifier_settings
 from notifier.store import NotifierStore, open_store
-from remote_backend.config import Config, NotifierSettings, read_secret, secret_file_warnings
+from remote_backend.config import Config, read_secret, secret_file_warnings
 from remote_backend.errors import IpamError, PphookError
-from remote_backend.ipam.reader import IpamReader, make_engine
-from remote_backend.secondaries import query_soa
+from remote_backend.ipam import IpamReader, make_engine
+from remote_backend.ipam.people import change_authors, mail_notify_admins
+from remote_backend.secondaries.soa import query_soa
 from validators import validate
 
 log = logging.getLogger("pphook.notifier")
@@ -164,7 +166,7 @@ class Notifier:
         outgoing = self.composer.compose(
             changes.to_mail,
             changes.resolved_to_mail,
-            changes=self.reader.last_changes(row_ids),
+            changes=change_authors(self.reader, row_ids),
             recipients=rcpts,
             audit_head=self.store.audit_head(),
             now=now,
@@ -188,7 +190,7 @@ class Notifier:
         admins: list[str] = []
         if self.settings.phpipam_admins:
             try:
-                admins = [u.email for u in self.reader.notify_admins() if u.email]
+                admins = [u.email for u in mail_notify_admins(self.reader) if u.email]
             except IpamError as exc:
                 log.warning(
                     "cannot read the phpIPAM administrators, mailing notifier.to only: %s", exc
@@ -288,9 +290,7 @@ def _write_mbox(outgoing: Sequence[Outgoing], sender: str, out: TextIO | None) -
 
 def open_notifier(config: Config, *, dry_run: bool = False) -> Notifier:
     """Reader, store, templates and mailer for ``config`` (checked before any pass)."""
-    settings = config.notifier
-    if settings is None:
-        raise NotifierError(f"{config.path}: the [notifier] section is required for this verb")
+    settings = notifier_settings(config)
     mailer_factory = _mailer_factory(config, settings)
     if not dry_run:
         mailer_factory().close()  # reads the SMTP password now: fail at start, not at 3 am

@@ -1,5 +1,5 @@
 """SECONDARY_BEHIND: a DNS secondary that stays behind pphook longer than
-``notifier.secondary_lag`` (SPEC §4).
+``notifier.secondary_lag``.
 
 Each pass asks every address in ``zones.secondaries`` for the SOA of every served zone
 and compares with the serials pphook serves. Those are read from the state store that
@@ -19,21 +19,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from notifier.canonical import canonical_json, sha256_hex
-from notifier.problems import NotifierCode, Problem, SecondaryFacts
-from remote_backend.secondaries import (
+from notifier.lag import LagRow
+from notifier.problems import Problem, SecondaryFacts
+from remote_backend.secondaries.lag import (
     NO_ANSWER,
-    QUERY_TIMEOUT,
+    Pair,
     SecondaryZoneState,
     SerialTimeline,
-    SoaAnswer,
-    behind_since,
     lag_report,
-    query_soa,
+    track_behind,
 )
+from remote_backend.secondaries.soa import QUERY_TIMEOUT, SoaAnswer, query_soa
+from validators.codes import Code
 
 if TYPE_CHECKING:
     from notifier.diff import StoredProblem
@@ -42,25 +42,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pphook.notifier")
 
-Pair = tuple[str, str]  # (secondary label, zone)
 SoaQuery = Callable[[Sequence[str], Sequence[str], float], Mapping[str, Mapping[str, SoaAnswer]]]
-
-
-@dataclass(frozen=True, slots=True)
-class LagRow:
-    """A (secondary, zone) behind pphook: a row of ``notifier_secondary_lag``."""
-
-    secondary: str
-    zone: str
-    since: float
-    theirs: int | None
-    ours: int
-    error: str | None
-    checked_at: float
-
-    @property
-    def pair(self) -> Pair:
-        return (self.secondary, self.zone)
 
 
 def track(
@@ -71,14 +53,14 @@ def track(
     now: float,
 ) -> dict[Pair, LagRow]:
     """The pairs behind now, each with since when (carried over from ``previous``)."""
+    states = list(states)
+    since = track_behind(states, {p: row.since for p, row in previous.items()}, timeline, now)
     rows: dict[Pair, LagRow] = {}
     for s in states:
         pair = (s.secondary, s.zone)
-        before = previous.get(pair)
-        since = behind_since(s, before.since if before else None, timeline, now)
-        if since is not None:
+        if pair in since:
             error = errors.get(pair) if s.theirs is None else None
-            rows[pair] = LagRow(s.secondary, s.zone, since, s.theirs, s.ours, error, now)
+            rows[pair] = LagRow(s.secondary, s.zone, since[pair], s.theirs, s.ours, error, now)
     return rows
 
 
@@ -96,7 +78,7 @@ def lag_problems(
 
 
 def secondary_identity(secondary: str, zone: str) -> dict[str, str]:
-    return {"code": NotifierCode.SECONDARY_BEHIND.value, "secondary": secondary, "zone": zone}
+    return {"code": Code.SECONDARY_BEHIND.value, "secondary": secondary, "zone": zone}
 
 
 def secondary_problem(row: LagRow) -> Problem:
@@ -129,7 +111,7 @@ def secondary_problem(row: LagRow) -> Problem:
     )
     return Problem(
         key=sha256_hex(canonical_json(identity)),
-        code=NotifierCode.SECONDARY_BEHIND,
+        code=Code.SECONDARY_BEHIND,
         row_id=0,
         reason=reason,
         dns=dns,

@@ -19,9 +19,10 @@ from sqlalchemy.engine import make_url
 from notifier import audit
 from notifier import tables as t
 from notifier.diff import Changes, StoredProblem
+from notifier.lag import LagRow
 from notifier.problems import Problem
-from notifier.secondaries import LagRow, Pair
 from remote_backend.errors import StateStoreError
+from remote_backend.secondaries.lag import Pair
 from remote_backend.state.store import make_state_engine, serial_history, zone_serials
 
 log = logging.getLogger("pphook.notifier")

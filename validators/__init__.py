@@ -5,19 +5,17 @@ DNS serves and what the reports say can never disagree.
 """
 
 from validators.address import InvalidAddress, parse_address, subnet_family
+from validators.codes import PROBLEM_CODES, Code
 from validators.engine import Validator, validate
 from validators.hostname import (
-    ZoneSet,
     hostname_problem,
     is_valid_hostname,
     normalise_hostname,
 )
 from validators.mac import format_mac, is_valid_mac, normalise_mac
 from validators.model import (
-    PROBLEM_CODES,
     AddressRecord,
     AddressRow,
-    Code,
     DuplicateHostnamePolicy,
     Finding,
     IPAddress,
@@ -28,6 +26,7 @@ from validators.model import (
     Publication,
     SubnetRow,
 )
+from validators.zones import ZoneIndex
 
 __all__ = [
     "PROBLEM_CODES",
@@ -45,7 +44,7 @@ __all__ = [
     "Publication",
     "SubnetRow",
     "Validator",
-    "ZoneSet",
+    "ZoneIndex",
     "format_mac",
     "hostname_problem",
     "is_valid_hostname",

@@ -1,4 +1,4 @@
-"""From ``ip_addr`` (a decimal string) to an IP address (SPEC 5 rule 5, 5.1).
+"""From ``ip_addr`` (a decimal string) to an IP address (docs/publication-rules.md).
 
 phpIPAM stores both families as the unsigned integer in decimal, so ``167772161`` is
 10.0.0.1 in an IPv4 subnet but ``::a00:1`` in an IPv6 one: the family comes from the
@@ -115,3 +115,34 @@ def _not_decimal_reason(ip_addr: str | None) -> str:
 def _shorten_digits(ip_addr: str | None) -> str:
     digits = ip_addr or ""
     return digits if len(digits) <= 45 else f"{digits[:20]}... ({len(digits)} digits)"
+
+
+OCTETS = tuple(str(i) for i in range(256))
+_PREFIXES: dict[int, str] = {}  # value >> 8 -> "a.b.c." (bounded)
+
+
+def ipv4_text(value: int) -> str:
+    """``str(IPv4Address(value))`` for an int in range, the work per /24 cached."""
+    prefix = _PREFIXES.get(value >> 8)
+    if prefix is None:
+        if len(_PREFIXES) >= 1 << 16:
+            _PREFIXES.clear()
+        net = value >> 8
+        prefix = _PREFIXES[net] = f"{net >> 16}.{(net >> 8) & 255}.{net & 255}."
+    return prefix + OCTETS[value & 255]
+
+
+def ipv4_value(text: str) -> int | None:
+    """The int of a dotted quad that ``ipv4_text`` gives back exactly, else None."""
+    parts = text.split(".")
+    if len(parts) != 4:
+        return None
+    value = 0
+    for part in parts:
+        if not (part.isdigit() and part.isascii() and len(part) <= 3):
+            return None
+        octet = int(part)
+        if octet > 255 or str(octet) != part:
+            return None
+        value = value << 8 | octet
+    return value

@@ -15,7 +15,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from validators.model import Code, Finding
+from validators.codes import Code
+from validators.model import Finding
 
 _Setter = Callable[[Any, Any], None]
 

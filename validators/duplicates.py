@@ -1,4 +1,4 @@
-"""Hostname duplicates (SPEC 5 rule 7) and MAC duplicates (rule 9).
+"""Hostname duplicates and MAC duplicates (docs/publication-rules.md).
 
 Both take their rows in ascending id order, so "the lowest id" is simply "the first
 one seen" and every decision can be made as the row arrives. Neither ever drops
@@ -7,13 +7,19 @@ data: the losers are reported, phpIPAM is untouched.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from validators.mac import format_mac, is_valid_mac, mac_problem, normalise_mac
-from validators.model import Code, Finding, IPAddress, MacScope
-from validators.text import ASCII_WHITESPACE, quote
+from validators.codes import Code
+from validators.mac import (
+    format_mac,
+    is_valid_mac,
+    mac_problem,
+    normalise_mac,
+    normalise_valid_macs,
+)
+from validators.model import Finding, IPAddress, MacScope
+from validators.text import quote
 
 # A MAC shared by thousands of rows (a VRRP/HSRP virtual MAC nobody put on the
 # ignore list) would otherwise make findings quadratic in size.
@@ -64,7 +70,7 @@ def find_mac_problems(
     rows = rows if isinstance(rows, list) else list(rows)
     global_scope = scope is MacScope.GLOBAL
     no_scope = scope is MacScope.NONE
-    macs = _normalise_valid_macs([row[3] for row in rows])
+    macs = normalise_valid_macs([row[3] for row in rows])
     if macs is not None:  # every MAC valid: only duplicates are left to find
         if no_scope:
             return []
@@ -109,29 +115,6 @@ def find_mac_problems(
     for group in groups.values():
         findings.extend(_duplicate_macs(group))
     return findings
-
-
-_ASCII_WHITESPACE_RE = re.compile(f"[{re.escape(ASCII_WHITESPACE)}]")
-_VALID_MACS = re.compile(r"[0-9a-f]{12}(?:\x1f[0-9a-f]{12})*")
-
-
-def _normalise_valid_macs(raws: list[str]) -> list[str] | None:
-    """``normalise_mac`` of each, worked out on all of them at once (in C) when every
-    one comes out valid (the usual case); None when one does not, or is blank, or
-    holds the separator used here: then each must go through ``normalise_mac``."""
-    if not raws:
-        return []
-    joined = "\x1f".join(raws)
-    if (
-        not joined.isascii()
-        or _ASCII_WHITESPACE_RE.search(joined) is not None
-        or joined.count("\x1f") != len(raws) - 1
-    ):
-        return None
-    bare = joined.replace(":", "").replace(".", "").replace("-", "").lower()
-    if _VALID_MACS.fullmatch(bare) is None:
-        return None
-    return bare.split("\x1f")
 
 
 class _MacEntry:

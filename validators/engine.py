@@ -1,11 +1,10 @@
 """``validate``: every phpIPAM row in, what DNS publishes and why the rest is not, out.
 
-The rules run in the order of SPEC 5: per row, the first rule a row fails gives its
-finding (no hostname, hostname syntax, single-label qualification, zone, address,
-state filter, section filter); then, among the rows still standing, hostname
-duplicates and PTR conflicts; MACs are checked on their own and never affect DNS.
-Rows are handled in id order, so the result does not depend on the input order.
-"""
+The rules run in the order of docs/publication-rules.md: per row, the first rule a row
+fails gives its finding (no hostname, hostname syntax, single-label qualification,
+zone, address, state filter, section filter); then, among the rows still standing,
+hostname duplicates and PTR conflicts; MACs are checked on their own and never affect
+DNS. Rows are handled in id order, so the result does not depend on the input order."""
 
 from __future__ import annotations
 
@@ -24,13 +23,13 @@ from validators.address import (
     make_address,
     subnet_family,
 )
+from validators.codes import Code
 from validators.construct import new_finding
 from validators.duplicates import MacRow, duplicate_hostname, find_mac_problems
 from validators.filters import PtrGate, RowFilter
 from validators.fqdn import SAME, FqdnResolver
 from validators.model import (
     AddressRecords,
-    Code,
     DuplicateHostnamePolicy,
     Finding,
     IpamData,

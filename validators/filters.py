@@ -1,6 +1,6 @@
 """Policy filters: which rows the operator wants published, and which may get a PTR.
 
-These are decisions, not problems (SPEC 5 rule 6): a filtered row is simply not
+These are decisions, not problems (docs/publication-rules.md): a filtered row is simply not
 published, a row whose PTR is suppressed keeps its A/AAAA record.
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from validators.address import parse_decimal
-from validators.model import Code, IpamData, Policy, SubnetRow
+from validators.codes import Code
+from validators.model import IpamData, Policy, SubnetRow
 from validators.rejection import Rejection
 from validators.text import quote
 
@@ -85,7 +86,7 @@ class RowFilter:
 
 
 class PtrGate:
-    """Why a published row may not hold its IP's PTR (SPEC 5 rule 6, 5.1)."""
+    """Why a published row may not hold its IP's PTR (docs/publication-rules.md)."""
 
     __slots__ = ("_flag_on", "requires_flag")
 

@@ -1,4 +1,4 @@
-"""From the ``hostname`` column to the FQDN DNS would publish (SPEC 5 rules 1-4)."""
+"""From the ``hostname`` column to the FQDN DNS would publish (docs/publication-rules.md)."""
 
 from __future__ import annotations
 
@@ -7,23 +7,24 @@ from collections.abc import Sequence
 from itertools import compress, filterfalse, repeat
 from typing import Final
 
+from validators.codes import Code
 from validators.hostname import (
     LDH_LABELS,
     LDH_UNDERSCORE_LABELS,
     MAX_LABEL_LENGTH,
     MAX_NAME_LENGTH,
-    ZoneSet,
     hostname_problem,
     is_valid_hostname,
     normalise_hostname,
 )
-from validators.model import Code, Policy
+from validators.model import Policy
 from validators.rejection import Rejection
 from validators.text import quote
+from validators.zones import ZoneIndex
 
 _MAX_ZONES_NAMED = 5
 # Above this many forward zones ``prefill`` is skipped: the expression tries every zone
-# at every label boundary, and one dict access per name (``ZoneSet``) is then cheaper.
+# at every label boundary, and one dict access per name (``ZoneIndex``) is then cheaper.
 _MAX_PATTERN_ZONES = 64
 
 # "the raw name is the FQDN as it is" in FqdnResolver.cache
@@ -65,7 +66,9 @@ class FqdnResolver:
     def __init__(self, policy: Policy) -> None:
         self._allow_underscore = policy.allow_underscore
         self._plain = LDH_UNDERSCORE_LABELS if policy.allow_underscore else LDH_LABELS
-        self._zones = ZoneSet(policy.forward_zones)
+        self._zones = ZoneIndex(
+            z for z in (normalise_hostname(z) for z in policy.forward_zones) if z
+        )
         self._served_zones = _served_zones_text(self._zones.names)
         self._default_domain = normalise_hostname(policy.default_domain)
         self._short_name_rejection = self._check_default_domain()
@@ -127,7 +130,7 @@ class FqdnResolver:
             and raw[-1] != "-"
             and ".-" not in raw
             and "-." not in raw
-            and self._zones.zone_of(raw) is not None
+            and self._zones.find(raw) is not None
         ):
             return SAME
         name = normalise_hostname(raw)
@@ -141,29 +144,20 @@ class FqdnResolver:
             if not isinstance(qualified, str):
                 return qualified
             name = qualified
-        if self._zones.zone_of(name) is None:
+        if self._zones.find(name) is None:
             return Rejection(Code.ZONE_NOT_FOUND, self._outside_zones_reason(name))
         return SAME if name == raw else name
 
     def comparison_key(self, raw: str | None) -> str:
-        """The name two rows are compared by when their MACs match ('' = no hostname).
-
-        Valid or not, the name is normalised, and a single-label name is qualified the
-        way DNS would qualify it, so ``web1`` and ``web1.example.com`` are one host.
-        """
-        name = normalise_hostname(raw)
-        if name is None:
-            return ""
-        if "." not in name and self._default_domain is not None:
-            return f"{name}.{self._default_domain}"
-        return name
+        """The name two rows are compared by when their MACs match ('' = no hostname)."""
+        return comparison_name(raw, self._default_domain) or ""
 
     def _qualify(self, label: str) -> str | Rejection:
         if self._short_name_rejection is not None:
             return self._short_name_rejection._replace(
                 reason=f"hostname {quote(label)} {self._short_name_rejection.reason}"
             )
-        fqdn = f"{label}.{self._default_domain}"
+        fqdn = comparison_name(label, self._default_domain) or label
         if len(fqdn) > MAX_NAME_LENGTH:
             return Rejection(
                 Code.HOSTNAME_INVALID,
@@ -193,6 +187,21 @@ class FqdnResolver:
 
     def _outside_zones_reason(self, fqdn: str) -> str:
         return f"{quote(fqdn)} is in no served forward zone ({self._served_zones})"
+
+
+def comparison_name(raw: str | None, default_domain: str | None) -> str | None:
+    """The name a row is known by, valid or not: normalised, and a single-label name
+    qualified the way DNS would qualify it (``web1`` and ``web1.example.com`` are one
+    host). None when the row has no hostname. The one place short names are qualified
+    for comparison: `explain`, the notifier and the MAC rule all go through here.
+    """
+    name = normalise_hostname(raw)
+    if name is None:
+        return None
+    domain = normalise_hostname(default_domain)
+    if "." not in name and domain is not None:
+        return f"{name}.{domain}"
+    return name
 
 
 def _same_pattern(zones: tuple[str, ...], allow_underscore: bool) -> re.Pattern[str] | None:

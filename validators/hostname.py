@@ -1,4 +1,4 @@
-"""Host names: normalisation and DNS syntax (SPEC 5 rules 1-2, 5.1).
+"""Host names: normalisation and DNS syntax (docs/publication-rules.md).
 
 phpIPAM stores ``hostname`` exactly as typed (or as a resolver answered), so it can
 hold anything. These functions turn it into the one form pphook uses everywhere
@@ -72,41 +72,6 @@ def hostname_problem(name: str, *, allow_underscore: bool = False) -> str | None
         or _length_problem(name)
         or f"{quote(name)} is not a valid host name"
     )
-
-
-class ZoneSet:
-    """Which forward zone holds a name: the longest one, matched at label boundaries.
-
-    Host names in one subnet mostly share their parent domain, so the answer is cached
-    per parent: most lookups cost one set test and one dict access.
-    """
-
-    __slots__ = ("_by_parent", "_zones")
-
-    def __init__(self, zones: tuple[str, ...]) -> None:
-        self._zones = frozenset(z for z in (normalise_hostname(z) for z in zones) if z)
-        self._by_parent: dict[str, str | None] = {}
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(sorted(self._zones))
-
-    def zone_of(self, fqdn: str) -> str | None:
-        if fqdn in self._zones:
-            return fqdn
-        parent = fqdn.partition(".")[2]
-        try:
-            return self._by_parent[parent]
-        except KeyError:
-            zone = self._by_parent[parent] = self._walk_up(parent)
-            return zone
-
-    def _walk_up(self, name: str) -> str | None:
-        while name:
-            if name in self._zones:
-                return name
-            name = name.partition(".")[2]
-        return None
 
 
 def _character_problem(name: str) -> str | None:

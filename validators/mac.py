@@ -1,4 +1,4 @@
-"""MAC addresses: normalisation and syntax (SPEC 5 rule 9).
+"""MAC addresses: normalisation and syntax (docs/publication-rules.md).
 
 phpIPAM's UI stores ``aa:bb:cc:dd:ee:ff``, but imports keep ``AA-BB-...`` and older
 rows may hold Cisco ``aabb.ccdd.eeff`` or bare hex, so MACs are compared in one form:
@@ -6,6 +6,8 @@ separators removed, ASCII lowercase.
 """
 
 from __future__ import annotations
+
+import re
 
 from validators.text import ASCII_LOWERCASE_TABLE, ASCII_WHITESPACE, quote
 
@@ -44,3 +46,26 @@ def mac_problem(raw: str) -> str:
 def format_mac(normalised: str) -> str:
     """``aabbccddeeff`` -> ``aa:bb:cc:dd:ee:ff`` (how phpIPAM shows MACs)."""
     return ":".join(normalised[i : i + 2] for i in range(0, len(normalised), 2))
+
+
+_ASCII_WHITESPACE_RE = re.compile(f"[{re.escape(ASCII_WHITESPACE)}]")
+_VALID_MACS = re.compile(r"[0-9a-f]{12}(?:\x1f[0-9a-f]{12})*")
+
+
+def normalise_valid_macs(raws: list[str]) -> list[str] | None:
+    """``normalise_mac`` of each, worked out on all of them at once (in C) when every
+    one comes out valid (the usual case); None when one does not, or is blank, or
+    holds the separator used here: then each must go through ``normalise_mac``."""
+    if not raws:
+        return []
+    joined = "\x1f".join(raws)
+    if (
+        not joined.isascii()
+        or _ASCII_WHITESPACE_RE.search(joined) is not None
+        or joined.count("\x1f") != len(raws) - 1
+    ):
+        return None
+    bare = joined.replace(":", "").replace(".", "").replace("-", "").lower()
+    if _VALID_MACS.fullmatch(bare) is None:
+        return None
+    return bare.split("\x1f")

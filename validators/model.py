@@ -11,11 +11,14 @@ threads and swapped atomically.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar, overload
+
+from validators.codes import Code
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -157,6 +160,34 @@ def compact_ip_addr(text: str | None) -> str | int | None:
     return text
 
 
+def compact_ip_addrs(texts: list[str | None]) -> list[str | int | None]:
+    """``compact_ip_addr`` of each, in C when (as usual) every one is a plain decimal."""
+    if None not in texts and "" not in texts:
+        plain: list[str] = texts  # type: ignore[assignment]
+        joined = _SEP.join(plain)
+        if (
+            joined.replace(_SEP, "").isdigit()
+            and joined.isascii()
+            and max(map(len, plain), default=0) <= 39
+            and _no_leading_zero(joined)
+        ):
+            return list(map(int, plain))
+    return [compact_ip_addr(t) for t in texts]
+
+
+_SEP = "\x1f"  # joins values for the checks above; never part of a decimal
+_LEADING_ZERO = re.compile(r"(?:^|\x1f)0[0-9]")
+
+
+def _no_leading_zero(joined: str) -> bool:
+    """No value of ``joined`` (digits and separators) has a leading zero. Usually no
+    value starts with '0' at all: a substring search tells that several times faster
+    than the regular expression."""
+    if joined[:1] != "0" and _SEP + "0" not in joined:
+        return True
+    return _LEADING_ZERO.search(joined) is None
+
+
 def _row_id(row: AddressRow) -> int:
     return row.id
 
@@ -234,38 +265,6 @@ class IpamData:
         return columns
 
 
-class Code(StrEnum):
-    """Why a row is not (fully) published. Problem codes are mailed by the notifier."""
-
-    # problems (reported by the notifier)
-    HOSTNAME_INVALID = "HOSTNAME_INVALID"
-    ZONE_NOT_FOUND = "ZONE_NOT_FOUND"
-    IP_INVALID = "IP_INVALID"
-    DUPLICATE_HOSTNAME = "DUPLICATE_HOSTNAME"
-    DUPLICATE_IP = "DUPLICATE_IP"
-    DUPLICATE_MAC = "DUPLICATE_MAC"
-    MAC_INVALID = "MAC_INVALID"
-    # decisions that are policy, not problems (shown by `explain`, never mailed)
-    NO_HOSTNAME = "NO_HOSTNAME"
-    STATE_FILTERED = "STATE_FILTERED"
-    SECTION_FILTERED = "SECTION_FILTERED"
-    PTR_IGNORED = "PTR_IGNORED"
-    PTR_SUBNET_FLAG_OFF = "PTR_SUBNET_FLAG_OFF"
-
-
-PROBLEM_CODES: frozenset[Code] = frozenset(
-    {
-        Code.HOSTNAME_INVALID,
-        Code.ZONE_NOT_FOUND,
-        Code.IP_INVALID,
-        Code.DUPLICATE_HOSTNAME,
-        Code.DUPLICATE_IP,
-        Code.DUPLICATE_MAC,
-        Code.MAC_INVALID,
-    }
-)
-
-
 @dataclass(frozen=True, slots=True)
 class Finding:
     """A decision about one row: a rejection, a problem, or a policy note.
@@ -281,7 +280,7 @@ class Finding:
 
     @property
     def is_problem(self) -> bool:
-        return self.code in PROBLEM_CODES
+        return self.code.is_problem
 
 
 @dataclass(frozen=True, slots=True)

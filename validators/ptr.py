@@ -1,4 +1,4 @@
-"""Who holds the PTR of each published IP (SPEC 5 rules 6 and 8, 5.1).
+"""Who holds the PTR of each published IP (docs/publication-rules.md).
 
 An IP has one reverse name, so when several published rows carry it under different
 FQDNs every A/AAAA stays published, the lowest-id row allowed a PTR gets it, and the
@@ -9,7 +9,8 @@ or the subnet flag when required) are not contenders: they neither get nor block
 from __future__ import annotations
 
 from validators.address import Family
-from validators.model import Code, Finding, IPAddress
+from validators.codes import Code
+from validators.model import Finding, IPAddress
 
 SUPPRESSED_REASON = {
     Code.PTR_IGNORED: "PTRignore is set on this address: A/AAAA published, no PTR from it",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from validators.model import Code
+from validators.codes import Code
 
 
 class Rejection(NamedTuple):

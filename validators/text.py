@@ -7,7 +7,7 @@ anything not printable is written as ``U+XXXX`` and long text is cut.
 
 from __future__ import annotations
 
-ASCII_WHITESPACE = " \t\n\r\x0b\x0c"  # space, TAB, LF, CR, VT, FF (SPEC 5.1)
+ASCII_WHITESPACE = " \t\n\r\x0b\x0c"  # space, TAB, LF, CR, VT, FF (docs/publication-rules.md)
 
 # str.lower() would also fold non-ASCII letters (KELVIN SIGN -> 'k'); names holding
 # non-ASCII must stay non-ASCII so they are rejected, hence a table for A-Z only.

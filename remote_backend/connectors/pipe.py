@@ -14,7 +14,7 @@ import os
 import sys
 from typing import BinaryIO
 
-from remote_backend.connectors import MAX_LINE, LineHandler, serve_stream
+from remote_backend.connectors.framing import MAX_LINE, LineHandler, serve_stream
 
 log = logging.getLogger("pphook.connector.pipe")
 

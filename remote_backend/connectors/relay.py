@@ -22,8 +22,8 @@ import re
 import socket
 import struct
 
-from remote_backend.connectors import RECV_SIZE
-from remote_backend.wire import FALSE, RELAY_LIST_TIMEOUT, RELAY_TIMEOUT, TRUE
+from remote_backend.connectors.framing import RECV_SIZE
+from remote_backend.protocol.wire import FALSE, RELAY_LIST_TIMEOUT, RELAY_TIMEOUT, TRUE
 
 log = logging.getLogger("pphook.connector.relay")
 

@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 
-from remote_backend.connectors import MAX_LINE, LineHandler, serve_socket
+from remote_backend.connectors.framing import MAX_LINE, LineHandler, serve_socket
 from remote_backend.errors import SocketInUseError, SocketSetupError
 
 log = logging.getLogger("pphook.connector.unix")

@@ -1,12 +1,12 @@
 """State store: zone serials, notified serials (SQLAlchemy; SQLite file or MariaDB).
 
-Serial rules (SPEC §4): a zone's serial moves when, and only when, what it serves
-changes; it never goes back; nodes sharing one store give the same serial to the
-same content. Each zone keeps a short history of (content fingerprint -> serial)
-so that a node that lags behind (e.g. reading a MariaDB replica) serves the serial
-that content was published with instead of inventing a new one, while a real revert
-to older content (delete, then re-add) still gets a new, higher serial.
-"""
+Serial rules (docs/architecture.md, "Serials"): a zone's serial moves when, and only
+when, what it serves changes; it never goes back; nodes sharing one store give the
+same serial to the same content. Each zone keeps a short history of (content
+fingerprint -> serial) so that a node that lags behind (e.g. reading a MariaDB
+replica) serves the serial that content was published with instead of inventing a new
+one, while a real revert to older content (delete, then re-add) still gets a new,
+higher serial."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert size["serve"]["rss_kb_start"] > 0
 
     text = out.read_text()
-    assert "## SPEC §8 targets" in text
+    assert "## Targets" in text
     for backend in BACKENDS:
         assert f"| {backend} | off | **" in text
         assert f"| {backend} | default | **" in text

@@ -111,4 +111,4 @@ def make_config(tmp_path: Path, ipam_url: str, smtp_port: int, **notifier: Any) 
         },
         "notifier": settings,
     }
-    return parse_config(str(tmp_path / "pphook.toml"), data, need_notifier=True, environ={})
+    return parse_config(str(tmp_path / "pphook.toml"), data, require=("notifier",), environ={})

@@ -116,7 +116,7 @@ def test_daemon_process_stops_cleanly_on_sigterm(
         "from remote_backend.logs import setup_logging\n"
         "from notifier.cli import run_daemon\n"
         "setup_logging()\n"
-        "sys.exit(run_daemon(load_config(sys.argv[1], need_notifier=True)))\n"
+        "sys.exit(run_daemon(load_config(sys.argv[1], require=('notifier',))))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("PPHOOK_IPAM_URL", None)

@@ -27,20 +27,18 @@ from notifier_support import SmtpServer
 from notifier.compose import Composer
 from notifier.diff import StoredProblem
 from notifier.errors import TemplateError
-from notifier.problems import NotifierCode, Problem
+from notifier.problems import Problem
 from notifier.render import Renderer
 from notifier.runner import open_notifier
 from notifier.secondaries import LagRow, lag_problems, secondary_problem, track
+from notifier.settings import NotifierSettings
 from notifier.store import NotifierStore
-from remote_backend.builder import open_builder
-from remote_backend.config import Config, NotifierSettings, parse_config
-from remote_backend.secondaries import (
-    SecondaryWatcher,
-    SerialTimeline,
-    lag_report,
-    secondary_lines,
-)
+from remote_backend.build.builder import open_builder
+from remote_backend.config import Config, parse_config
+from remote_backend.secondaries.lag import SerialTimeline, lag_report
+from remote_backend.secondaries.watch import SecondaryWatcher, secondary_lines
 from remote_backend.state import StateStore
+from validators.codes import Code
 
 NOW = 1_750_000_000.0
 LAG = 900.0
@@ -89,7 +87,7 @@ def test_lag_problems_past_the_lag_and_until_caught_up() -> None:
 
 def test_identity_is_secondary_and_zone() -> None:
     p = secondary_problem(row())
-    assert p.code is NotifierCode.SECONDARY_BEHIND
+    assert p.code is Code.SECONDARY_BEHIND
     assert p.identity == {
         "code": "SECONDARY_BEHIND",
         "secondary": "192.0.2.53",
@@ -252,7 +250,7 @@ class Deployment:
             },
         }
         path = str(self.serve.config_path)
-        return parse_config(path, sections, need_notifier=True, environ={})
+        return parse_config(path, sections, require=("notifier",), environ={})
 
     def label(self, named: NamedSecondary) -> str:
         return f"127.0.0.1:{named.port}"

@@ -17,7 +17,7 @@ from notifier_support import SmtpServer
 
 from notifier.errors import SmtpError
 from notifier.mailer import SmtpMailer
-from remote_backend.config import NotifierSettings
+from notifier.settings import NotifierSettings
 
 
 @dataclass

@@ -15,10 +15,11 @@ from notifier.diff import StoredProblem, compute_changes
 from notifier.mailer import recipients
 from notifier.problems import Problem, find_problems, printable, sorted_problems
 from notifier.render import Renderer
+from notifier.settings import NotifierSettings
 from notifier.store import NotifierStore
-from remote_backend.config import NotifierSettings
 from validators import validate
-from validators.model import AddressRow, Code, IpamData, Policy, SubnetRow
+from validators.codes import Code
+from validators.model import AddressRow, IpamData, Policy, SubnetRow
 
 POLICY = Policy(forward_zones=("example.com",))
 NET = SubnetRow(1, str(int(ipaddress.IPv4Address("10.0.0.0"))), "24", 1, description="LAN")

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
+from infra.rb_support import MemoryNotified, make_snapshot
 
-# rb_support sits next to this file; make it importable whatever pytest's import mode.
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))
-
-from rb_support import MemoryNotified, make_snapshot
-
-from remote_backend.protocol import BackendHandler
+from remote_backend.protocol.handler import BackendHandler
 from remote_backend.snapshot import Snapshot
 
 

@@ -1,4 +1,4 @@
-"""``ip_addr`` to an address, family from the parent subnet (SPEC 5 rule 5, 5.1)."""
+"""``ip_addr`` to an address, family from the parent subnet (docs/publication-rules.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""validate(): the publication policy over whole sets of rows (SPEC 5, 5.1)."""
+"""validate(): the publication policy over whole sets of rows (docs/publication-rules.md)."""
 
 from __future__ import annotations
 

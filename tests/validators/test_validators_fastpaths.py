@@ -93,12 +93,12 @@ def test_mac_check_in_bulk_equals_row_by_row() -> None:
                 "section_of": lambda s: None if s is None else s % 2,
             }
             bulk = duplicates.find_mac_problems(rows, **args)
-            plain = duplicates._normalise_valid_macs
+            plain = duplicates.normalise_valid_macs
             try:
-                duplicates._normalise_valid_macs = lambda raws: None
+                duplicates.normalise_valid_macs = lambda raws: None
                 rowwise = duplicates.find_mac_problems(rows, **args)
             finally:
-                duplicates._normalise_valid_macs = plain
+                duplicates.normalise_valid_macs = plain
             assert sorted(bulk, key=_key) == sorted(rowwise, key=_key)
 
 

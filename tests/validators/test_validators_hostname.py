@@ -1,10 +1,11 @@
-"""Hostname normalisation and syntax (SPEC 5 rules 1-2 and 5.1)."""
+"""Hostname normalisation and syntax (docs/publication-rules.md)."""
 
 from __future__ import annotations
 
 import pytest
 
-from validators import ZoneSet, hostname_problem, is_valid_hostname, normalise_hostname
+from validators import Policy, ZoneIndex, hostname_problem, is_valid_hostname, normalise_hostname
+from validators.fqdn import FqdnResolver
 
 
 @pytest.mark.parametrize(
@@ -125,23 +126,24 @@ def test_reason_for_a_huge_label_is_short() -> None:
     assert len(problem) < 120
 
 
-class TestZoneSet:
+class TestZoneIndex:
     def test_label_boundary(self) -> None:
-        zones = ZoneSet(("example.com",))
-        assert zones.zone_of("host.example.com") == "example.com"
-        assert zones.zone_of("xbadexample.com") is None
-        assert zones.zone_of("host.xbadexample.com") is None
+        zones = ZoneIndex(("example.com",))
+        assert zones.find("host.example.com") == "example.com"
+        assert zones.find("xbadexample.com") is None
+        assert zones.find("host.xbadexample.com") is None
 
     def test_apex_is_in_its_zone(self) -> None:
-        assert ZoneSet(("example.com",)).zone_of("example.com") == "example.com"
+        assert ZoneIndex(("example.com",)).find("example.com") == "example.com"
 
     def test_longest_zone_wins(self) -> None:
-        zones = ZoneSet(("example.com", "lab.example.com"))
-        assert zones.zone_of("a.lab.example.com") == "lab.example.com"
-        assert zones.zone_of("a.b.lab.example.com") == "lab.example.com"
-        assert zones.zone_of("a.example.com") == "example.com"
+        zones = ZoneIndex(("example.com", "lab.example.com"))
+        assert zones.find("a.lab.example.com") == "lab.example.com"
+        assert zones.find("a.b.lab.example.com") == "lab.example.com"
+        assert zones.find("a.example.com") == "example.com"
         # Same parent asked twice: the cached answer must be the same.
-        assert zones.zone_of("b.lab.example.com") == "lab.example.com"
+        assert zones.find("b.lab.example.com") == "lab.example.com"
 
-    def test_zone_names_are_normalised(self) -> None:
-        assert ZoneSet(("Example.COM.",)).zone_of("a.example.com") == "example.com"
+    def test_policy_zone_names_are_normalised(self) -> None:
+        resolver = FqdnResolver(Policy(forward_zones=("Example.COM.",)))
+        assert resolver.resolve("a.example.com") == "a.example.com"

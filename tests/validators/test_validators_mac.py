@@ -1,4 +1,4 @@
-"""MAC normalisation and syntax (SPEC 5 rule 9)."""
+"""MAC normalisation and syntax (docs/publication-rules.md)."""
 
 from __future__ import annotations
 

@@ -18,13 +18,13 @@ from validators import (
     Policy,
     Publication,
     SubnetRow,
-    ZoneSet,
     hostname_problem,
     normalise_hostname,
     normalise_mac,
     validate,
 )
 from validators.engine import Validator
+from validators.zones import ZoneIndex
 
 SUBNETS = {
     1: SubnetRow(1, str(int(IPv4Address("10.0.0.0"))), "24", 1, dns_recursive=True),
@@ -147,10 +147,10 @@ def test_published_names_are_valid_and_in_a_zone(
     rows: tuple[AddressRow, ...], policy: Policy
 ) -> None:
     pub = run(rows, policy)
-    zones = ZoneSet(ZONES)
+    zones = ZoneIndex(ZONES)
     for name in [r.fqdn for r in pub.records] + [p.fqdn for p in pub.ptrs]:
         assert hostname_problem(name, allow_underscore=policy.allow_underscore) is None
-        assert zones.zone_of(name) is not None
+        assert zones.find(name) is not None
         assert normalise_hostname(name) == name
 
 

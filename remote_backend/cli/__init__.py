@@ -1,0 +1,207 @@
+"""The `pphook` command: `pphook [--config FILE] VERB`.
+
+Each verb is a small function taking the checked config and the parsed arguments and
+returning an exit code, so tests call ``main([...])`` directly (aiosmtpd-style
+testable entry point). The backend's verbs are listed here; verbs of other packages
+(the notifier's `report`, `notifier`, `audit`) come in as entry points
+(``remote_backend.plugins``), so this package never imports them.
+
+Imports stay inside the verbs: `pipe --relay` is forked by pdns for every AXFR and must
+start in milliseconds, without the database and validator stack (sqlalchemy alone
+costs ~0.25 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from remote_backend import __version__
+from remote_backend.errors import PphookError
+from remote_backend.logs import setup_logging
+from remote_backend.protocol.wire import RELAY_LIST_TIMEOUT, RELAY_TIMEOUT
+
+if TYPE_CHECKING:
+    from remote_backend.config import Config
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+# verbs whose output is their report: progress lines only with --verbose
+_ONE_SHOT = frozenset({"check", "explain", "export", "report", "audit"})
+
+
+@dataclass(frozen=True)
+class CoreVerb:
+    """A verb of the backend itself (same shape as ``plugins.VerbPlugin``)."""
+
+    name: str
+    help: str
+    runner: Callable[[Config, argparse.Namespace], int]
+    arguments: Callable[[argparse.ArgumentParser], object] = lambda parser: None
+    sections: tuple[str, ...] = field(default=())
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        self.arguments(parser)
+
+    def run(self, config: Config, args: argparse.Namespace) -> int:
+        return self.runner(config, args)
+
+
+def _serve(config: Config, args: argparse.Namespace) -> int:
+    from remote_backend.cli.serving import serve
+
+    return serve(config)
+
+
+def _pipe(config: Config, args: argparse.Namespace) -> int:
+    from remote_backend.cli.serving import pipe
+
+    return pipe(config, args.relay, args.socket)
+
+
+def _check(config: Config, args: argparse.Namespace) -> int:
+    from remote_backend.cli.check import check
+
+    return check(config)
+
+
+def _explain(config: Config, args: argparse.Namespace) -> int:
+    from remote_backend.cli.inspect import explain_verb
+
+    return explain_verb(config, args.target)
+
+
+def _export(config: Config, args: argparse.Namespace) -> int:
+    from remote_backend.cli.inspect import export_verb
+
+    return export_verb(config, args.zone)
+
+
+def _pipe_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--relay",
+        action="store_true",
+        help="forward to the `pphook serve` socket instead of loading phpIPAM itself "
+        "(the recommended deployment: pipe:command=... pipe --relay,timeout=0)",
+    )
+    p.add_argument(
+        "--socket",
+        metavar="PATH",
+        help="with --relay: the serve socket; then no config file is read (pdns runs the "
+        "relay as its own user, which need not read pphook.toml)",
+    )
+
+
+CORE_VERBS: tuple[CoreVerb, ...] = (
+    CoreVerb("serve", "unix-socket server for remote-connection-string=unix:...", _serve),
+    CoreVerb(
+        "pipe",
+        "coprocess for remote-connection-string=pipe:command=...",
+        _pipe,
+        _pipe_arguments,
+    ),
+    CoreVerb("check", "check config and database, print zones and rejections", _check),
+    CoreVerb(
+        "explain",
+        "every phpIPAM row behind a name or IP, and why",
+        _explain,
+        lambda p: p.add_argument("target", metavar="NAME-or-IP"),
+    ),
+    CoreVerb(
+        "export",
+        "a served zone as a BIND master file (= AXFR)",
+        _export,
+        lambda p: p.add_argument("zone", metavar="ZONE"),
+    ),
+)
+
+
+def _verbs() -> dict[str, CoreVerb]:
+    from remote_backend.plugins import plugin_verbs
+
+    verbs: dict[str, CoreVerb] = {v.name: v for v in CORE_VERBS}
+    for plugin in plugin_verbs():
+        if plugin.name not in verbs:  # a plugin never replaces a backend verb
+            verbs[plugin.name] = plugin  # type: ignore[assignment]
+    return verbs
+
+
+def _parser(verbs: dict[str, CoreVerb]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pphook",
+        description="PowerDNS remote backend answering straight from the phpIPAM database.",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="config file (default: $PPHOOK_CONFIG, then /etc/pphook/pphook.toml)",
+    )
+    parser.add_argument("--version", action="version", version=f"pphook {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log progress of one-shot verbs too"
+    )
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for verb in verbs.values():
+        verb.add_arguments(sub.add_parser(verb.name, help=verb.help))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if _is_light_relay(argv):
+        # pdns forks this for every AXFR: no config, no plugins, no heavy imports
+        args = _relay_parser().parse_args(argv)
+        setup_logging("INFO" if args.verbose else "WARNING")
+        from remote_backend.cli.relay import relay
+
+        return relay(args.socket, RELAY_TIMEOUT, RELAY_LIST_TIMEOUT)
+    verbs = _verbs()
+    args = _parser(verbs).parse_args(argv)
+    verb = verbs[args.verb]
+    from remote_backend.config import load_config
+
+    try:
+        config = load_config(args.config, require=verb.sections, parse_all=args.verb == "check")
+    except PphookError as exc:
+        print(f"pphook: {exc}", file=sys.stderr)
+        return EXIT_USAGE if args.verb != "check" else EXIT_ERROR
+    level = config.log_level
+    if args.verb in _ONE_SHOT and not args.verbose and level in ("DEBUG", "INFO"):
+        level = "WARNING"  # a one-shot verb's output is its report, not progress lines
+    setup_logging(level, config.log_format)
+    try:
+        return verb.run(config, args)
+    except PphookError as exc:
+        print(f"pphook: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _is_light_relay(argv: Sequence[str]) -> bool:
+    """`pipe --relay --socket PATH` (what pdns.conf runs): served without a config."""
+    rest = [a for a in argv if a not in ("-v", "--verbose")]
+    return (
+        len(rest) >= 3
+        and rest[0] == "pipe"
+        and "--relay" in rest
+        and any(a == "--socket" or a.startswith("--socket=") for a in rest)
+    )
+
+
+def _relay_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pphook")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="verb", required=True)
+    _pipe_arguments(sub.add_parser("pipe"))
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

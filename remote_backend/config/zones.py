@@ -1,0 +1,122 @@
+"""The ``[zones]`` section."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from remote_backend.config.toml import TomlReader, dns_name
+from remote_backend.errors import SecondaryAddressError
+from remote_backend.secondaries.address import parse_secondary
+from remote_backend.zones import IPNetwork, SoaTimers, ZoneSettings
+
+
+def _parse_network(value: str) -> IPNetwork | str:
+    """A network or an error message."""
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        return f"{value!r} is not a network address with prefix length ({exc})"
+    step = 8 if net.version == 4 else 4
+    if net.prefixlen % step:
+        unit = "octet (/8, /16, /24)" if net.version == 4 else "nibble (multiple of 4)"
+        return f"{value}: reverse zones must be {unit} aligned"
+    if net.prefixlen == 0:
+        return f"{value}: /0 is not a servable reverse zone"
+    return net
+
+
+def parse_zones(r: TomlReader) -> ZoneSettings:
+    t = r.section("zones", required=True)
+    forward = tuple(dns_name(z) for z in r.str_list(t, "zones", "forward", "a list of zone names"))
+    for z in forward:
+        r.check("zones.forward", bool(z) and " " not in z, f"{z!r} is not a zone name")
+    reverse: list[IPNetwork] = []
+    for value in r.str_list(t, "zones", "reverse", 'a list of networks like "10.0.0.0/8"'):
+        parsed = _parse_network(value)
+        if isinstance(parsed, str):
+            r.errors.append(("zones.reverse", parsed))
+        else:
+            reverse.append(parsed)
+    r.check(
+        "zones.forward",
+        t is None or bool(forward) or bool(reverse),
+        "no zone configured: set zones.forward and/or zones.reverse",
+    )
+    nameservers = tuple(
+        dns_name(n) for n in r.str_list(t, "zones", "nameservers", "a list of host names")
+    )
+    r.check(
+        "zones.nameservers",
+        t is None or bool(nameservers),
+        'required: the NS names of the zones, e.g. ["ns1.example.com"]',
+    )
+    hostmaster = dns_name(
+        r.get(t, "zones", "hostmaster", str, "", "a mailbox as a DNS name")
+    ).replace("@", ".")
+    r.check(
+        "zones.hostmaster",
+        t is None or bool(hostmaster),
+        'required, e.g. "hostmaster.example.com"',
+    )
+    ttl = r.get(t, "zones", "ttl", int, 3600, "seconds (integer)")
+    r.check("zones.ttl", 0 <= ttl <= 2**31 - 1, "must be between 0 and 2147483647")
+    default_domain = r.get(t, "zones", "default_domain", str, None, "a domain name")
+    if default_domain is not None:
+        default_domain = dns_name(default_domain)
+        r.check(
+            "zones.default_domain",
+            any(default_domain == z or default_domain.endswith("." + z) for z in forward),
+            f"{default_domain!r} is not in zones.forward, short names qualified with it would "
+            "all be rejected",
+        )
+    d = SoaTimers()
+    timers = SoaTimers(
+        refresh=r.get(t, "zones", "soa_refresh", int, d.refresh, "seconds"),
+        retry=r.get(t, "zones", "soa_retry", int, d.retry, "seconds"),
+        expire=r.get(t, "zones", "soa_expire", int, d.expire, "seconds"),
+        minimum=r.get(t, "zones", "soa_minimum", int, d.minimum, "seconds"),
+    )
+    secondaries: list[str] = []
+    for value in r.str_list(t, "zones", "secondaries", 'a list of "IP" or "IP:port"'):
+        try:
+            label = parse_secondary(value).label  # normalised: "192.0.2.1:53" -> "192.0.2.1"
+        except SecondaryAddressError as exc:
+            r.errors.append(("zones.secondaries", str(exc)))
+            continue
+        r.check("zones.secondaries", label not in secondaries, f"{value!r} is listed twice")
+        secondaries.append(label)
+    serial_format = r.get(t, "zones", "serial_format", str, "unixtime", "a string")
+    r.check(
+        "zones.serial_format",
+        serial_format in ("unixtime", "date", "counter"),
+        f'expected "unixtime", "date" (YYYYMMDDnn) or "counter", got {serial_format!r}',
+    )
+    r.unknown_keys(
+        t,
+        "zones",
+        {
+            "forward",
+            "reverse",
+            "nameservers",
+            "hostmaster",
+            "ttl",
+            "default_domain",
+            "soa_refresh",
+            "soa_retry",
+            "soa_expire",
+            "soa_minimum",
+            "secondaries",
+            "serial_format",
+        },
+    )
+    return ZoneSettings(
+        forward=forward,
+        reverse=tuple(reverse),
+        nameservers=nameservers,
+        hostmaster=hostmaster,
+        ttl=ttl,
+        default_domain=default_domain,
+        soa=timers,
+        secondaries=tuple(secondaries),
+        serial_format=serial_format,
+    )

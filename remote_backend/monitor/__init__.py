@@ -1,0 +1,1 @@
+"""Health of `serve` (circuit breaker, health states) and its Prometheus metrics."""

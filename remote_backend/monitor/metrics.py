@@ -1,0 +1,155 @@
+"""Prometheus metrics of `pphook serve` (``server.metrics = "127.0.0.1:PORT"``).
+
+Values are read at scrape time from counters the hot path already keeps (plain dict
+and int updates), so exposing metrics costs the lookups nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import start_http_server
+from prometheus_client.core import (
+    CollectorRegistry,
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
+from prometheus_client.registry import Collector
+
+from remote_backend.errors import ConfigError
+from remote_backend.monitor.health import CircuitState, Health
+from remote_backend.protocol.handler import LATENCY_BUCKETS
+
+if TYPE_CHECKING:
+    from remote_backend.build.live import LiveSnapshot
+    from remote_backend.protocol.handler import BackendHandler
+    from remote_backend.secondaries.watch import SecondaryWatcher
+
+
+class PphookCollector(Collector):
+    def __init__(
+        self, live: LiveSnapshot, handler: BackendHandler, watcher: SecondaryWatcher | None = None
+    ) -> None:
+        self.live = live
+        self.handler = handler
+        self.watcher = watcher
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily]:
+        live, handler = self.live, self.handler
+        requests = CounterMetricFamily(
+            "pphook_requests", "Protocol requests by method", labels=["method"]
+        )
+        for method, count in sorted(handler.requests.items()):
+            requests.add_metric([method], count)
+        yield requests
+        yield CounterMetricFamily(
+            "pphook_request_errors",
+            "Requests answered false or without result",
+            value=handler.errors,
+        )
+        latency = HistogramMetricFamily(
+            "pphook_request_seconds", "Time to answer a request, by method", labels=["method"]
+        )
+        for method, stats in sorted(handler.latency.items()):
+            cumulative = 0.0
+            buckets: list[tuple[str, float]] = []
+            bounds: tuple[float, ...] = (*LATENCY_BUCKETS, float("inf"))
+            for bound, in_bucket in zip(bounds, stats[2:], strict=True):
+                cumulative += in_bucket
+                buckets.append((_bound(bound), cumulative))
+            latency.add_metric([method], buckets, sum_value=stats[1])
+        yield latency
+
+        snap = live.current
+        yield GaugeMetricFamily(
+            "pphook_snapshot_age_seconds",
+            "Seconds since the snapshot being served was built",
+            value=(time.time() - snap.built_at) if snap else float("nan"),
+        )
+        yield GaugeMetricFamily(
+            "pphook_snapshot_records",
+            "Records in the snapshot",
+            value=snap.record_count if snap else 0,
+        )
+        yield GaugeMetricFamily(
+            "pphook_snapshot_build_seconds",
+            "Duration of the last build",
+            value=live.last_build_seconds,
+        )
+        yield CounterMetricFamily("pphook_refreshes", "Snapshot rebuilds", value=live.refreshes)
+        yield CounterMetricFamily(
+            "pphook_changes", "Rebuilds that changed what is served", value=live.changes
+        )
+        yield CounterMetricFamily(
+            "pphook_db_errors", "Failed reads of the phpIPAM database", value=live.db_errors
+        )
+        rejections = GaugeMetricFamily(
+            "pphook_rejections", "phpIPAM rows with a problem, by code", labels=["code"]
+        )
+        for code, count in sorted(live.rejections.items()):
+            rejections.add_metric([code], count)
+        yield rejections
+        serials = GaugeMetricFamily("pphook_zone_serial", "SOA serial by zone", labels=["zone"])
+        for zone in snap.zones if snap else ():
+            serials.add_metric([zone.name], zone.serial)
+        yield serials
+        circuit = GaugeMetricFamily(
+            "pphook_circuit_state", "1 for the database circuit's current state", labels=["state"]
+        )
+        current = live.breaker.state
+        for state in CircuitState:
+            circuit.add_metric([state.value], 1 if state is current else 0)
+        yield circuit
+        health = GaugeMetricFamily(
+            "pphook_health", "1 for the current health state", labels=["state"]
+        )
+        now = live.health()
+        for value in Health:
+            health.add_metric([value.value], 1 if value is now else 0)
+        yield health
+        if self.watcher is not None:
+            labels = ["secondary", "zone"]
+            serial = GaugeMetricFamily(
+                "pphook_secondary_serial",
+                "SOA serial a watched secondary serves (NaN: no answer)",
+                labels=labels,
+            )
+            behind = GaugeMetricFamily(
+                "pphook_secondary_behind_seconds",
+                "Seconds a watched secondary has been behind pphook (0: in sync)",
+                labels=labels,
+            )
+            for w in self.watcher.states():
+                theirs = float("nan") if w.theirs is None else w.theirs
+                serial.add_metric([w.secondary, w.zone], theirs)
+                behind.add_metric([w.secondary, w.zone], w.behind_seconds())
+            yield serial
+            yield behind
+
+
+def _bound(value: float) -> str:
+    return "+Inf" if value == float("inf") else repr(value)
+
+
+def parse_listen(value: str, config_path: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(config_path, "server.metrics", f'expected "HOST:PORT", got {value!r}')
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def start_metrics(
+    listen: str,
+    config_path: str,
+    live: LiveSnapshot,
+    handler: BackendHandler,
+    watcher: SecondaryWatcher | None = None,
+) -> None:
+    """Serve /metrics on ``listen`` in a daemon thread."""
+    host, port = parse_listen(listen, config_path)
+    registry = CollectorRegistry()
+    registry.register(PphookCollector(live, handler, watcher))
+    start_http_server(port, addr=host, registry=registry)

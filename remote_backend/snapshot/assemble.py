@@ -1,0 +1,85 @@
+"""Zone contents plus serials -> one immutable Snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from remote_backend.records import content_name
+from remote_backend.snapshot.model import Snapshot, Zone, ZoneContent
+from remote_backend.snapshot.table import RecordTable, ZoneRecords
+from remote_backend.zones import ZoneSettings
+from validators.zones import ZoneIndex
+
+
+def soa_content(settings: ZoneSettings, serial: int) -> str:
+    mname = content_name(settings.nameservers[0]) if settings.nameservers else "."
+    rname = content_name(settings.hostmaster)
+    soa = settings.soa
+    return f"{mname} {rname} {serial} {soa.refresh} {soa.retry} {soa.expire} {soa.minimum}"
+
+
+def assemble(
+    contents: list[ZoneContent],
+    serials: Mapping[str, int],
+    settings: ZoneSettings,
+    generation: int = 0,
+) -> Snapshot:
+    """Join zone contents and their serials into one immutable Snapshot."""
+    shared = {id(c.records.table) for c in contents if isinstance(c.records, ZoneRecords)}
+    if len(shared) == 1 and all(isinstance(c.records, ZoneRecords) for c in contents):
+        # compute_zone_contents' zones share one table: it is the snapshot's as it is
+        names = contents[0].records.table  # type: ignore[attr-defined]
+        single, multi = names.single, names.multi
+    else:
+        names = None
+        single, multi = {}, {}
+    ents: set[str] = set()
+    zones = []
+    owners_by_zone: dict[str, Sequence[str]] = {}
+    for zone_id, content in enumerate(contents, start=1):
+        apex = content.name
+        records = content.records
+        if isinstance(records, ZoneRecords) and names is not None:
+            owners_by_zone[apex] = records.owners  # shared, not copied: 2M names at 1M rows
+            count = records.record_count
+        else:
+            table = RecordTable.of(records)
+            single.update(table.single)
+            multi.update(table.multi)
+            owners_by_zone[apex] = tuple(records)  # in the order given
+            count = table.record_count()
+        parents = content.parents
+        if parents is None:
+            parents = frozenset(o.partition(".")[2] for o in owners_by_zone[apex] if o != apex)
+        # every ancestor strictly between an owner and the apex is an empty
+        # non-terminal unless it owns records itself (removed below)
+        for parent in parents:
+            name = parent
+            while name != apex and name not in ents and name.endswith(apex):
+                ents.add(name)
+                name = name.partition(".")[2]
+        serial = serials[apex]
+        zones.append(
+            Zone(
+                id=zone_id,
+                name=apex,
+                serial=serial,
+                soa_content=soa_content(settings, serial),
+                fingerprint=content.fingerprint,
+                record_count=1 + count,  # the SOA, then the rest
+            )
+        )
+    if names is None:
+        names = RecordTable(single, multi)
+    zone_tuple = tuple(zones)
+    return Snapshot(
+        zones=zone_tuple,
+        names=names,
+        ents=frozenset(e for e in ents if e not in names),
+        ttl=settings.ttl,
+        generation=generation,
+        zone_by_name={z.name: z for z in zone_tuple},
+        zone_by_id={z.id: z for z in zone_tuple},
+        index=ZoneIndex(z.name for z in zone_tuple),
+        owners_by_zone=owners_by_zone,
+    )

@@ -1,0 +1,94 @@
+"""The immutable snapshot every answer comes from, and its zones.
+
+Built from the validators' ``Publication`` plus zone settings and serials. It is never
+mutated after construction: a refresh builds a new one and swaps a single reference,
+so a lookup, a ``list`` and the SOA that frames an AXFR all see one consistent state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from remote_backend.snapshot.table import RR, RecordTable
+from validators.zones import ZoneIndex
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    """One served zone: its id (stable, 1-based config order), apex and SOA."""
+
+    id: int
+    name: str
+    serial: int
+    soa_content: str  # the 7 SOA fields in presentation format
+    fingerprint: str  # hash of the served content, SOA serial excluded
+    record_count: int  # records served in the zone, SOA and NS included
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneContent:
+    """What a zone serves, before a serial is attached to it.
+
+    ``parents``: the parent name of every owner, when known (``assemble`` derives the
+    empty non-terminals from them; None: it works them out from the owners).
+    """
+
+    name: str
+    records: Mapping[str, tuple[RR, ...]]  # owner -> rrs, SOA excluded
+    fingerprint: str
+    parents: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything pphook answers from. Lookups cost a dict access."""
+
+    zones: tuple[Zone, ...]
+    names: Mapping[str, tuple[RR, ...]]  # every owner name of every zone (no SOA)
+    ents: frozenset[str]  # empty non-terminals
+    ttl: int
+    built_at: float = field(default_factory=time.time)
+    generation: int = 0
+    zone_by_name: Mapping[str, Zone] = field(default_factory=dict)
+    zone_by_id: Mapping[int, Zone] = field(default_factory=dict)
+    index: ZoneIndex = field(default_factory=lambda: ZoneIndex(()))
+    # every owner of a zone, apex first; never modified (a list: the build's own)
+    owners_by_zone: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def zone_of(self, name: str) -> Zone | None:
+        """The served zone holding ``name`` (lowercase, no trailing dot), or None."""
+        zone = self.index.find(name)
+        return self.zone_by_name[zone] if zone is not None else None
+
+    def rrs(self, name: str) -> tuple[RR, ...]:
+        """The records at ``name`` (SOA excluded); empty for ENTs and unknown names."""
+        return self.names.get(name, ())
+
+    def zone_records(self, zone: Zone, *, sort: bool = False) -> Iterator[tuple[str, str, str]]:
+        """(owner, qtype, content) of every record of ``zone``, SOA first.
+
+        ``sort=True`` orders owners canonically (labels compared from the right), for
+        zone files people read; transfers do not need it.
+        """
+        yield zone.name, "SOA", zone.soa_content
+        owners = self.owners_by_zone.get(zone.name, ())
+        if sort:
+            owners = tuple(sorted(owners, key=_canonical_key))
+        names = self.names
+        if isinstance(names, RecordTable):
+            yield from names.records(owners)
+            return
+        for owner in owners:
+            for qtype, content in names[owner]:
+                yield owner, qtype, content
+
+    @property
+    def record_count(self) -> int:
+        return sum(z.record_count for z in self.zones)
+
+
+def _canonical_key(name: str) -> tuple[str, ...]:
+    """DNSSEC canonical order approximation: compare labels from the right."""
+    return tuple(reversed(name.split(".")))
