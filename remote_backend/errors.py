@@ -53,3 +53,7 @@ class SnapshotUnavailableError(PphookError):
 
 class SecondaryAddressError(PphookError):
     """An entry of ``zones.secondaries`` is not "IP", "IP:port" or "[IPv6]:port"."""
+
+
+class SharedSnapshotError(PphookError):
+    """The shared snapshot (``server.snapshot_dir``) cannot be opened, read or written."""

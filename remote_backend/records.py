@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import dns.name
-import dns.rdata
-import dns.rdataclass
-import dns.rdatatype
+if TYPE_CHECKING:
+    import dns.rdata
 
 
 def content_name(name: str) -> str:
@@ -59,6 +57,12 @@ class RecordType:
 
     def rdata(self, content: str) -> dns.rdata.Rdata:
         """The content parsed by dnspython (names absolute), for zone files."""
+        # imported here: the pipe coprocesses (forked by pdns per AXFR) never need it
+        import dns.name
+        import dns.rdata
+        import dns.rdataclass
+        import dns.rdatatype
+
         return dns.rdata.from_text(
             dns.rdataclass.IN,
             dns.rdatatype.from_text(self.name),

@@ -23,7 +23,9 @@ from remote_backend.config import Config
 from remote_backend.ipam import IpamReader, make_engine
 from remote_backend.ipam.changes import KnownIds, ReadMark
 from remote_backend.memory import fix_mmap_threshold
-from remote_backend.snapshot import Snapshot, ZoneContent, assemble, compute_zone_contents
+from remote_backend.snapshot import Snapshot, assemble, compute_zone_contents
+from remote_backend.snapshot.assemble import with_serials
+from remote_backend.snapshot.encoded import fingerprints
 from remote_backend.state import SerialFormat, StateStore
 from validators import Validator
 from validators.engine import gc_paused
@@ -33,11 +35,10 @@ log = logging.getLogger("pphook.builder")
 
 
 @dataclass(frozen=True, slots=True)
-class Build:
-    """One pass of the chain, kept together for `check` and `explain`.
+class Draft:
+    """One pass of the chain before serials: the rows, the validators' verdict, and a
+    snapshot whose zones have serial 0 and no fingerprint yet.
 
-    Holding a Build keeps its rows and its publication alive; a long-running server
-    only needs ``snapshot`` (and counts) once the build is installed.
     """
 
     data: IpamData
@@ -46,6 +47,18 @@ class Build:
     snapshot: Snapshot
     seconds: float
     full: bool = True  # False: only the rows that changed since the last build were read
+
+
+@dataclass(frozen=True, slots=True)
+class Build:
+    """One pass of the chain with serials, kept together for `check` and `explain`."""
+
+    data: IpamData
+    policy: Policy
+    publication: Publication
+    snapshot: Snapshot
+    seconds: float
+    full: bool = True
 
 
 class SnapshotBuilder:
@@ -62,52 +75,48 @@ class SnapshotBuilder:
         # the rows of the last build and where that read stood, for incremental builds
         self._data: IpamData | None = None
         self._mark: ReadMark | None = None
-        # what the last build made of them: when nothing changed, it is the answer
-        self._last: tuple[Publication, list[ZoneContent]] | None = None
-        self._last_snapshot: Snapshot | None = None
 
     def build(self, full: bool = True) -> Build:
-        """One pass of the chain. ``full=False``: the caller saw a change token move, and
-        only the rows that changed are read again (the result is the same)."""
+        """One pass of the chain with serials (the one-shot verbs: `check`, `explain`,
+        `export`); `serve` publishes drafts instead (``build.publisher``)."""
+        draft = self.draft(full, always=True)
+        assert draft is not None
+        started = time.perf_counter()
+        prints = fingerprints(draft.snapshot, self.config.zones)
+        serials = self.store.serials_for(prints)
+        snapshot = with_serials(draft.snapshot, serials, prints, self.config.zones)
+        seconds = draft.seconds + time.perf_counter() - started
+        return Build(draft.data, draft.policy, draft.publication, snapshot, seconds, draft.full)
+
+    def draft(self, full: bool = True, always: bool = False) -> Draft | None:
+        """One pass of the chain up to a snapshot without serials; None when the rows
+        and tables read equal the previous pass's (the content is the same: nothing to
+        do), unless ``always``. ``full=False``: the caller saw a change token move, and
+        only the rows that changed are read again (the result is the same as a full
+        read's)."""
         started = time.perf_counter()
         with gc_paused():  # validate's own pause nests inside
             previous = self._data
             data = None if full else self._read_changes()
             incremental = data is not None
-            if data is not None and data is previous and self._last and self._last_snapshot:
-                # The rows read again (recent edits) equal the ones held and no table
-                # changed: the last snapshot is the answer. This is what the re-reads
-                # after a change (second-granular token) and every refresh during an
-                # outage-free idle hour come down to; at 1M rows it saves the merge,
-                # comparison and assembly (~1 s) of a build that changes nothing.
-                seconds = time.perf_counter() - started
-                log.debug("no row changed since snapshot %d", self._last_snapshot.generation)
-                return Build(
-                    data, self.config.policy, self._last[0], self._last_snapshot, seconds, False
-                )
             if data is None:
                 # rows equal to the last read's come back as its objects: no second copy
                 self._data = self._mark = None
                 data, self._mark = self.reader.read_marked(
                     previous.columns if previous is not None else None
                 )
+            unchanged = previous is not None and (
+                data is previous or same_input(previous, data)
+            )
             self._data = data
-            self._last_snapshot = None  # set again only once this build has completed
-            last, self._last = self._last, None
-            same = last is not None and previous is not None and same_input(previous, data)
-            # the last rows' lists (8 per million rows) go before anything new is built
-            del previous
-            if last is not None and same:
-                publication, contents = last  # same rows, same tables: same result
-            else:
-                del last  # before the new ones are built: one set at a time
-                publication = self.validator.validate(data)
-                contents = compute_zone_contents(publication, self.config.zones)
-            self._last = (publication, contents)
-            serials = self.store.serials_for({c.name: c.fingerprint for c in contents})
+            del previous  # the last rows' lists go before anything new is built
+            if unchanged and not always:
+                log.debug("no row changed since the last build")
+                return None
+            publication = self.validator.validate(data)
+            contents = compute_zone_contents(publication, self.config.zones)
             self._generation += 1
-            snapshot = assemble(contents, serials, self.config.zones, generation=self._generation)
-            self._last_snapshot = snapshot
+            snapshot = assemble(contents, None, self.config.zones, generation=self._generation)
             del contents
         seconds = time.perf_counter() - started
         log.info(
@@ -120,7 +129,7 @@ class SnapshotBuilder:
             sum(1 for f in publication.findings if f.is_problem),
             seconds,
         )
-        return Build(data, self.config.policy, publication, snapshot, seconds, not incremental)
+        return Draft(data, self.config.policy, publication, snapshot, seconds, not incremental)
 
     def _read_changes(self) -> IpamData | None:
         """The last build's rows with what changed since patched in; None when there is

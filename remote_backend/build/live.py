@@ -1,5 +1,11 @@
-"""Keeps the current snapshot fresh: polls phpIPAM, rebuilds, swaps atomically,
-and keeps serving the last good snapshot through database outages."""
+"""Keeps the shared snapshot fresh: polls phpIPAM, rebuilds what changed, publishes it,
+and keeps the last good publication served through database outages.
+
+`serve` runs one ``LiveSnapshot``. What it publishes lives in the shared snapshot
+(``remote_backend/shared``): pdns's coprocesses and `serve`'s own unix socket answer
+from there, so nothing is served from this process's memory and a restart serves the
+last publication at once, database or not.
+"""
 
 from __future__ import annotations
 
@@ -10,46 +16,47 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from sqlalchemy import exc as sa_exc
-
 from remote_backend.build.builder import SnapshotBuilder
-from remote_backend.errors import PphookError, SnapshotUnavailableError
+from remote_backend.build.publisher import Published, Publisher
+from remote_backend.errors import PphookError, SharedSnapshotError, StateStoreError
 from remote_backend.ipam import ChangeToken
 from remote_backend.memory import release_free_memory
 from remote_backend.monitor.health import CircuitBreaker, CircuitState, Health
-from remote_backend.snapshot import Snapshot
-from remote_backend.state.persist import snapshot_from_payload, snapshot_payload
+from remote_backend.shared.layout import ZoneMeta
+from remote_backend.shared.writer import SharedSnapshot
 
 log = logging.getLogger("pphook.service")
 
-PERSIST_INTERVAL = 60.0  # seconds between two saves of the snapshot in the state store
+STATUS_INTERVAL = 5.0  # seconds between two status records in the shared snapshot
 
 
 class LiveSnapshot:
-    """The current snapshot plus a background thread that refreshes it.
+    """The publication `serve` keeps current, and a background thread that refreshes it.
 
     Every ``server.refresh_interval`` seconds it asks the database for a cheap change
     token; only when that moves (or every ``server.full_reload_interval`` seconds, as a
-    safety net) does it rebuild. The new snapshot replaces the old one with a single
-    reference assignment, which is atomic for readers in other threads.
+    safety net) does it rebuild, and only what differs from the shared snapshot is
+    written.
 
-    When the database fails, the last good snapshot keeps being served (its serials do
-    not move) and a circuit breaker spaces out the retries; the last good snapshot is
-    also saved in the state store so a restart during an outage still has data.
+    When the database fails, the last publication keeps being served (its serials do
+    not move) and a circuit breaker spaces out the retries.
     """
 
     def __init__(
         self,
         builder: SnapshotBuilder,
-        on_change: Callable[[Snapshot, Snapshot], None] | None = None,
-        *,
-        persist: bool = True,
+        shared: SharedSnapshot,
+        on_change: Callable[[Published], None] | None = None,
     ) -> None:
         self.builder = builder
+        self.shared = shared
+        self.publisher = Publisher(shared, builder.store, builder.config.zones)
         self.on_change = on_change
         server = builder.config.server
         self.breaker = CircuitBreaker(server.breaker_failures, server.breaker_cooldown)
-        self.current: Snapshot | None = None
+        self.zones: tuple[ZoneMeta, ...] | None = None  # what is published now
+        self.generation = 0
+        self.published_at: float | None = None
         self.source = "none"  # "database" or "persisted"
         self.last_error: str | None = None
         self.last_success: float | None = None
@@ -58,104 +65,101 @@ class LiveSnapshot:
         self.changes = 0
         self.db_errors = 0
         self.rejections: dict[str, int] = {}
-        self._persist = persist
-        self._persist_lock = threading.Lock()
-        self._persist_wanted = threading.Event()
         self._token: ChangeToken | None = None
-        self._trim_due = False  # a snapshot was replaced: give its pages back next tick
+        self._in_sync = False  # the last draft was published completely
+        self._trim_due = False  # a build was released: give its pages back next tick
         self._last_full = 0.0
+        self._last_status = 0.0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-
-    def get(self) -> Snapshot:
-        snapshot = self.current
-        if snapshot is None:
-            raise SnapshotUnavailableError(
-                "no snapshot yet: phpIPAM has not been read and none was persisted"
-            )
-        return snapshot
 
     # -- building ----------------------------------------------------------------
 
     def refresh(self, force: bool = False) -> bool:
-        """Rebuild when the database changed; True when a new snapshot was installed."""
+        """Rebuild when the database changed; True when a new generation was published."""
         reader = self.builder.reader
         token = reader.change_token()
         full_due = (
             time.monotonic() - self._last_full >= self.builder.config.server.full_reload_interval
         )
-        fresh = self.source == "database"
+        fresh = self.source == "database" and self._in_sync
         if not (force or full_due or not fresh or token != self._token or token.settle):
             self.last_success = time.time()
             return False
         full = force or full_due or not fresh
-        build = self.builder.build(full=full)
+        draft = self.builder.draft(full=full, always=not self._in_sync)
         self.refreshes += 1
         self._last_full = time.monotonic() if full else self._last_full
         self._token = token
         self.last_success = time.time()
         self.last_error = None
-        self.last_build_seconds = build.seconds
-        self.rejections = dict(
-            Counter(f.code.value for f in build.publication.findings if f.is_problem)
-        )
-        old = self.current
-        self.source = "database"
-        if old is not None and _same_content(old, build.snapshot):
+        if draft is None:  # nothing changed since the publication
+            self.source = "database"
             return False
-        self.current = build.snapshot
-        self.changes += 1
-        if old is None:
-            # Millions of long-lived objects: keep the cyclic collector from rescanning
-            # them after every build (they are still freed by reference counting).
+        self.last_build_seconds = draft.seconds
+        self.rejections = dict(
+            Counter(f.code.value for f in draft.publication.findings if f.is_problem)
+        )
+        self._in_sync = False
+        published = self.publisher.publish(draft.snapshot)
+        del draft
+        self._in_sync = True
+        first = self.zones is None
+        moved = bool(published.changed_names) or self.source != "database"
+        self.zones = published.zones
+        self.generation = published.generation
+        self.published_at = time.time()
+        self.source = "database"
+        self._trim_due = True
+        if first:
+            # Millions of long-lived objects (the rows): keep the cyclic collector from
+            # rescanning them after every build (they are still freed by refcounting).
             gc.freeze()
-        if self._persist:
-            self._persist_wanted.set()
-        if old is not None and self.on_change is not None:
+        if not published.changed_names:
+            return False
+        self.changes += 1
+        if self.on_change is not None:
             try:
-                self.on_change(old, build.snapshot)
+                self.on_change(published)
             except Exception:  # a purge failing must not stop refreshing
                 log.exception("change hook failed")
-        self._trim_due = old is not None
-        return True
+        return moved
 
     def load_persisted(self) -> bool:
-        """Serve the snapshot saved in the state store (start-up with the DB down)."""
+        """Serve the last publication found in the shared snapshot (start-up with the
+        database down): its zones must be the configured ones."""
         try:
-            saved = self.builder.store.load_snapshot()
-            if saved is None:
-                return False
-            payload, saved_at = saved
-            snapshot = snapshot_from_payload(payload, self.builder.config.zones)
-        except (PphookError, OSError, sa_exc.SQLAlchemyError) as exc:
-            log.error("cannot load the persisted snapshot: %s", exc)
+            zones = self.shared.stored_zones()
+        except SharedSnapshotError as exc:
+            log.error("%s", exc)
             return False
-        self.current = snapshot
+        if not zones:
+            return False
+        wanted = self.builder.config.zones.all_zone_names
+        if tuple(z.name for z in sorted(zones, key=lambda z: z.id)) != wanted:
+            log.error(
+                "the shared snapshot serves zones %s, the config %s: not serving it; "
+                "waiting for phpIPAM",
+                ", ".join(z.name for z in zones),
+                ", ".join(wanted),
+            )
+            return False
+        self.zones = zones
+        self.generation = self.shared.generation()
         self.source = "persisted"
         log.warning(
-            "serving the snapshot persisted at %s (%d zones, %d records): phpIPAM is "
-            "unreachable; serials stay as they were until it is back",
-            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(saved_at)),
-            len(snapshot.zones),
-            snapshot.record_count,
+            "serving the last publication (generation %d, %d zones, %d records): phpIPAM "
+            "is unreachable; serials stay as they were until it is back",
+            self.generation,
+            len(zones),
+            sum(z.record_count for z in zones),
         )
         return True
-
-    def _save(self) -> None:
-        snapshot = self.current
-        if snapshot is None:
-            return
-        try:
-            payload, digest = snapshot_payload(snapshot)
-            if self.builder.store.save_snapshot(payload, digest):
-                log.debug("snapshot %d persisted (%d bytes)", snapshot.generation, len(payload))
-        except Exception as exc:  # the store being down must not stop serving
-            log.warning("cannot persist the snapshot in the state store: %s", exc)
 
     # -- health --------------------------------------------------------------------
 
     def health(self) -> Health:
-        if self.current is None:
+        if self.zones is None:
             return Health.UNHEALTHY
         if self.source != "database" or self.breaker.state is not CircuitState.CLOSED:
             return Health.DEGRADED
@@ -165,7 +169,7 @@ class LiveSnapshot:
 
     def status(self) -> dict[str, object]:
         """What `pphook check` and the metrics report about the running server."""
-        snap = self.current
+        zones = self.zones or ()
         return {
             "health": self.health().value,
             "source": self.source,
@@ -173,69 +177,87 @@ class LiveSnapshot:
             "consecutive_failures": self.breaker.consecutive_failures,
             "last_error": self.last_error,
             "last_success": self.last_success,
-            "snapshot_built_at": snap.built_at if snap else None,
-            "snapshot_generation": snap.generation if snap else None,
-            "snapshot_records": snap.record_count if snap else 0,
+            "snapshot_built_at": self.published_at,
+            "snapshot_generation": self.generation if self.zones is not None else None,
+            "snapshot_records": sum(z.record_count for z in zones),
             "last_build_seconds": self.last_build_seconds,
             "refreshes": self.refreshes,
             "changes": self.changes,
             "db_errors": self.db_errors,
             "rejections": dict(self.rejections),
             "zones": [
-                {"zone": z.name, "serial": z.serial, "records": z.record_count}
-                for z in (snap.zones if snap else ())
+                {"zone": z.name, "serial": z.serial, "records": z.record_count} for z in zones
             ],
         }
+
+    def serials(self) -> dict[str, int]:
+        """The serial of each published zone (empty before the first publication)."""
+        return {z.name: z.serial for z in self.zones or ()}
 
     # -- background threads ----------------------------------------------------------
 
     def start(self) -> None:
-        self._threads = [threading.Thread(target=self._run, name="pphook-refresh", daemon=True)]
-        if self._persist:
-            self._threads.append(
-                threading.Thread(target=self._persist_loop, name="pphook-persist", daemon=True)
-            )
-            if self.source == "database":
-                self._persist_wanted.set()
-        for thread in self._threads:
-            thread.start()
+        thread = threading.Thread(target=self._run, name="pphook-refresh", daemon=True)
+        self._threads = [thread]
+        thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._persist_wanted.set()
         for thread in self._threads:
             thread.join(timeout=10)
 
     def tick(self) -> None:
         """One refresh attempt through the circuit breaker."""
         if self._trim_due:
-            # one tick after a swap: by now the lookup threads have moved to the new
-            # snapshot and dropped their caches of the old one
+            # one tick after a publication: the build's objects are gone by now
             self._trim_due = False
             started = time.perf_counter()
             release_free_memory()
             log.debug("freed memory returned in %.3f s", time.perf_counter() - started)
-        if not self.breaker.allow():
-            return
         try:
-            self.refresh()
-        except PphookError as exc:
-            self._failed(str(exc))
-        except Exception as exc:
-            log.exception("refresh failed unexpectedly, serving the last snapshot")
-            self._failed(f"{type(exc).__name__}: {exc}")
-        else:
-            if self.breaker.state is not CircuitState.CLOSED or self.breaker.consecutive_failures:
-                log.info("phpIPAM reachable again; circuit closed")
-            self.breaker.success()
+            freed = self.shared.reader_check()
+            if freed:
+                log.debug("freed %d reader slots of exited coprocesses", freed)
+        except Exception:  # bookkeeping only
+            log.debug("reader check failed", exc_info=True)
+        if self.breaker.allow():
+            try:
+                self.refresh()
+            except (StateStoreError, SharedSnapshotError) as exc:
+                # not phpIPAM's fault: say so, and keep the breaker for the database
+                self._failed(str(exc), database=False)
+            except PphookError as exc:
+                self._failed(str(exc))
+            except Exception as exc:
+                log.exception("refresh failed unexpectedly, serving the last publication")
+                self._failed(f"{type(exc).__name__}: {exc}")
+            else:
+                if (
+                    self.breaker.state is not CircuitState.CLOSED
+                    or self.breaker.consecutive_failures
+                ):
+                    log.info("phpIPAM reachable again; circuit closed")
+                self.breaker.success()
+        self._write_status()
 
-    def _failed(self, message: str) -> None:
-        self.db_errors += 1
+    def _write_status(self) -> None:
+        now = time.monotonic()
+        if now - self._last_status < STATUS_INTERVAL:
+            return
+        self._last_status = now
+        try:
+            self.shared.set_status(self.status())
+        except Exception:
+            log.debug("cannot write the status into the shared snapshot", exc_info=True)
+
+    def _failed(self, message: str, database: bool = True) -> None:
         was = self.breaker.state
-        self.breaker.failure()
+        if database:
+            self.db_errors += 1
+            self.breaker.failure()
         if self.last_error != message or was is not self.breaker.state:
             log.warning(
-                "refresh failed (circuit %s), serving the last snapshot: %s",
+                "refresh failed (circuit %s), serving the last publication: %s",
                 self.breaker.state.value,
                 message,
             )
@@ -250,21 +272,3 @@ class LiveSnapshot:
         while not self._stop.wait(max(0.0, interval - (time.monotonic() - started))):
             started = time.monotonic()
             self.tick()
-
-    def _persist_loop(self) -> None:
-        while not self._stop.is_set():
-            self._persist_wanted.wait()
-            if self._stop.is_set():
-                return
-            self._persist_wanted.clear()
-            self._save()
-            # Serialising a big snapshot costs CPU the lookups and the next build need;
-            # the copy only matters for a restart during an outage, so once a minute
-            # is plenty (a burst of changes costs one write).
-            self._stop.wait(PERSIST_INTERVAL)
-
-
-def _same_content(a: Snapshot, b: Snapshot) -> bool:
-    return [(z.name, z.fingerprint, z.serial) for z in a.zones] == [
-        (z.name, z.fingerprint, z.serial) for z in b.zones
-    ]

@@ -59,8 +59,10 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
 
 
 def _pipe(config: Config, args: argparse.Namespace) -> int:
-    from remote_backend.cli.serving import pipe
+    from remote_backend.cli.serving import pipe, shared_pipe
 
+    if args.snapshot_dir:
+        return shared_pipe(args.snapshot_dir)
     return pipe(config, args.relay, args.socket)
 
 
@@ -84,21 +86,32 @@ def _export(config: Config, args: argparse.Namespace) -> int:
 
 def _pipe_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
+        "--snapshot-dir",
+        metavar="DIR",
+        help="the shared snapshot `pphook serve` publishes (server.snapshot_dir); then no "
+        "config file is read (pdns runs its coprocesses as its own user, which need not "
+        "read pphook.toml). The recommended deployment: "
+        "pipe:command=.../pphook pipe --snapshot-dir DIR,timeout=0",
+    )
+    p.add_argument(
         "--relay",
         action="store_true",
-        help="forward to the `pphook serve` socket instead of loading phpIPAM itself "
-        "(the recommended deployment: pipe:command=... pipe --relay,timeout=0)",
+        help="(earlier deployments) forward every request to the `pphook serve` socket "
+        "instead of answering from the shared snapshot",
     )
     p.add_argument(
         "--socket",
         metavar="PATH",
-        help="with --relay: the serve socket; then no config file is read (pdns runs the "
-        "relay as its own user, which need not read pphook.toml)",
+        help="with --relay: the serve socket; then no config file is read",
     )
 
 
 CORE_VERBS: tuple[CoreVerb, ...] = (
-    CoreVerb("serve", "unix-socket server for remote-connection-string=unix:...", _serve),
+    CoreVerb(
+        "serve",
+        "builds from phpIPAM and publishes the shared snapshot pdns's coprocesses answer from",
+        _serve,
+    ),
     CoreVerb(
         "pipe",
         "coprocess for remote-connection-string=pipe:command=...",
@@ -154,10 +167,14 @@ def _parser(verbs: dict[str, CoreVerb]) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
-    if _is_light_relay(argv):
+    if _is_light_pipe(argv):
         # pdns forks this for every AXFR: no config, no plugins, no heavy imports
-        args = _relay_parser().parse_args(argv)
+        args = _pipe_parser().parse_args(argv)
         setup_logging("INFO" if args.verbose else "WARNING")
+        if args.snapshot_dir:
+            from remote_backend.cli.serving import shared_pipe
+
+            return shared_pipe(args.snapshot_dir)
         from remote_backend.cli.relay import relay
 
         return relay(args.socket, RELAY_TIMEOUT, RELAY_LIST_TIMEOUT)
@@ -184,18 +201,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _is_light_relay(argv: Sequence[str]) -> bool:
-    """`pipe --relay --socket PATH` (what pdns.conf runs): served without a config."""
+def _is_light_pipe(argv: Sequence[str]) -> bool:
+    """`pipe --snapshot-dir DIR` (what pdns.conf runs) or `pipe --relay --socket PATH`:
+    served without a config."""
     rest = [a for a in argv if a not in ("-v", "--verbose")]
-    return (
-        len(rest) >= 3
-        and rest[0] == "pipe"
-        and "--relay" in rest
-        and any(a == "--socket" or a.startswith("--socket=") for a in rest)
-    )
+    if len(rest) < 2 or rest[0] != "pipe":
+        return False
+    if any(a == "--snapshot-dir" or a.startswith("--snapshot-dir=") for a in rest):
+        return True
+    return "--relay" in rest and any(a == "--socket" or a.startswith("--socket=") for a in rest)
 
 
-def _relay_parser() -> argparse.ArgumentParser:
+def _pipe_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pphook")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="verb", required=True)

@@ -1,4 +1,8 @@
-"""`serve` and `pipe`: the verbs pdns talks to."""
+"""`serve` and `pipe`: the verbs pdns talks to.
+
+`serve` builds from phpIPAM and publishes into the shared snapshot; `pipe` is the
+coprocess pdns starts per backend instance, answering from that snapshot by itself.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +17,8 @@ from remote_backend.cli.secrets import warn_secret_files
 
 if TYPE_CHECKING:
     from remote_backend.build.live import LiveSnapshot
+    from remote_backend.build.publisher import Published
     from remote_backend.config import Config
-    from remote_backend.protocol.handler import BackendHandler
-    from remote_backend.snapshot import Snapshot
 
 log = logging.getLogger("pphook")
 
@@ -24,23 +27,28 @@ EXIT_OK = 0
 PURGE_REPEATS = (0.1, 1.0)  # seconds after a swap when changed names are purged again
 
 
-def _handler(live: LiveSnapshot, source: Callable[[], Snapshot] | None = None) -> BackendHandler:
-    from remote_backend.protocol.handler import BackendHandler
-
-    return BackendHandler(source or live.get, live.builder.store, status_source=live.status)
-
-
 def serve(config: Config) -> int:
-    """`pphook serve`: the unix-socket server, refreshing the snapshot in the background."""
+    """`pphook serve`: builds and publishes the shared snapshot; answers on its unix
+    socket too (the unix connector, and `pphook check`'s status question)."""
     from remote_backend.build.builder import open_builder
     from remote_backend.build.live import LiveSnapshot
     from remote_backend.connectors.unix import UnixSocketServer
+    from remote_backend.protocol.handler import BackendHandler
     from remote_backend.secondaries.watch import watch_secondaries
+    from remote_backend.shared.notified import SharedNotified
+    from remote_backend.shared.reader import SharedReader
+    from remote_backend.shared.writer import SharedSnapshot
 
     warn_secret_files(config)
-    live = LiveSnapshot(open_builder(config), on_change=_purger(config))
-    _first_snapshot(live)
-    handler = _handler(live)
+    directory = config.server.snapshot_dir
+    shared = SharedSnapshot(directory, group=config.server.socket_group)
+    live = LiveSnapshot(open_builder(config), shared, on_change=_purger(config))
+    _first_publication(live)
+    handler = BackendHandler(
+        SharedReader(directory, shared.env).current,
+        SharedNotified(directory),
+        status_source=live.status,
+    )
     server = UnixSocketServer(
         config.server.socket,
         handler,
@@ -52,7 +60,7 @@ def serve(config: Config) -> int:
     if config.server.metrics:
         from remote_backend.monitor.metrics import start_metrics
 
-        watcher = watch_secondaries(config, lambda: live.current)
+        watcher = watch_secondaries(config, live.serials)
         start_metrics(config.server.metrics, config.path, live, handler, watcher)
         log.info("metrics on http://%s/metrics", config.server.metrics)
 
@@ -62,96 +70,75 @@ def serve(config: Config) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    zones = len(live.current.zones) if live.current else 0
-    log.info("serving %d zones on %s (%s)", zones, config.server.socket, live.health().value)
+    log.info(
+        "publishing %d zones in %s, answering on %s (%s)",
+        len(live.zones or ()),
+        directory,
+        config.server.socket,
+        live.health().value,
+    )
     try:
         server.serve_forever()
     finally:
         live.stop()
+        shared.close()
     return EXIT_OK
-
-
-# A pipe coprocess waits this long for its first snapshot before answering SERVFAIL
-# (pdns's connector timeout is 2 s by default).
-PIPE_FIRST_SNAPSHOT_WAIT = 1.5
 
 
 def pipe(config: Config, relay_mode: bool, socket: str | None) -> int:
-    """`pphook pipe`: a pdns coprocess (``--relay``: forwarding to `serve`)."""
-    from remote_backend.build.builder import open_builder
-    from remote_backend.build.live import LiveSnapshot
-    from remote_backend.connectors.pipe import serve_stdio
-
+    """`pphook pipe`: a pdns coprocess answering from the shared snapshot (``--relay``:
+    forwarding every request to `serve` instead, the deployment of earlier versions)."""
     if relay_mode:
         server = config.server
         return relay(socket or server.socket, server.relay_timeout, server.relay_list_timeout)
+    return shared_pipe(config.server.snapshot_dir)
 
-    live = LiveSnapshot(open_builder(config))
-    ready = threading.Event()
 
-    def _load() -> None:
-        # Build in the background: pdns's `initialize` must be answered at once
-        # (a late reply desyncs the pipe connector for good).
-        _first_snapshot(live)
-        ready.set()
-        live.start()
+def shared_pipe(directory: str) -> int:
+    """The coprocess: stdin/stdout, answers from the shared snapshot in ``directory``."""
+    from remote_backend.connectors.pipe import serve_stdio
+    from remote_backend.protocol.handler import BackendHandler
+    from remote_backend.shared.notified import SharedNotified
+    from remote_backend.shared.reader import SharedReader
 
-    threading.Thread(target=_load, name="pphook-first-build", daemon=True).start()
-
-    def _current() -> Snapshot:
-        ready.wait(PIPE_FIRST_SNAPSHOT_WAIT)
-        return live.get()
-
-    serve_stdio(_handler(live, _current))
+    serve_stdio(BackendHandler(SharedReader(directory).current, SharedNotified(directory)))
     return EXIT_OK
 
 
-def _first_snapshot(live: LiveSnapshot) -> None:
-    """Read phpIPAM once; if it is down, fall back to the snapshot in the state store.
+def _first_publication(live: LiveSnapshot) -> None:
+    """Read phpIPAM once; if it is down, serve what the shared snapshot holds.
 
-    Either way the caller starts serving: the refresh thread keeps trying the database
-    (through the circuit breaker) and takes over as soon as it answers.
+    Either way `serve` starts: the refresh thread keeps trying the database (through the
+    circuit breaker) and publishes as soon as it answers.
     """
     live.tick()
-    if live.current is None and not live.load_persisted():
+    if live.zones is None and not live.load_persisted():
         log.error(
-            "phpIPAM is unreachable and no snapshot was persisted: answering SERVFAIL "
-            "until the database answers (%s)",
+            "phpIPAM is unreachable and no earlier publication can be served: answering "
+            "SERVFAIL until the database answers (%s)",
             live.last_error,
         )
 
 
-def _warn_secret_files(config: Config) -> None:
-    for warning in _secret_warnings(config):
-        log.warning("%s", warning)
-
-
-def _secret_warnings(config: Config) -> list[str]:
-    from remote_backend.config import secret_file_warnings
-
-    secrets = [config.ipam.password_file]
-    if ":" in config.ipam.url.partition("://")[2].partition("@")[0] and "@" in config.ipam.url:
-        secrets.append(config.path)  # the URL carries a password
-    return [w for path in secrets if path for w in secret_file_warnings(path)]
-
-
-def _purger(config: Config) -> Callable[[Snapshot, Snapshot], None] | None:
-    """Purges changed names from pdns's caches after each refresh (server.pdns_control)."""
+def _purger(config: Config) -> Callable[[Published], None] | None:
+    """Purges changed names from pdns's caches after each publication
+    (server.pdns_control)."""
     if not config.server.pdns_control:
         return None
     from remote_backend.cache_purge import PdnsCachePurger, purge_plan
-    from remote_backend.snapshot import changed_names
+    from validators.zones import ZoneIndex
 
     purger = PdnsCachePurger(config.server.pdns_control, config.server.pdns_socket_dir)
 
-    def on_change(old: Snapshot, new: Snapshot) -> None:
-        changed = changed_names(old, new)
-        zone_of = {n: new.index.find(n) or old.index.find(n) or "" for n in changed}
+    def on_change(published: Published) -> None:
+        index = ZoneIndex(z.name for z in published.zones)
+        changed = set(published.changed_names) | set(published.changed_zones)
+        zone_of = {n: index.find(n) or "" for n in changed}
         names, zones = purge_plan(changed, zone_of)
         purger.purge(names, zones)
-        # A query in flight during the swap (it read the old snapshot) can put the old
-        # answer back into pdns's caches right after the purge; purging again shortly
-        # after closes that window (pdns answers in milliseconds).
+        # A query in flight during the swap (it read the old generation) can put the
+        # old answer back into pdns's caches right after the purge; purging again
+        # shortly after closes that window (pdns answers in milliseconds).
         for delay in PURGE_REPEATS:
             timer = threading.Timer(delay, purger.purge, args=(names, zones))
             timer.daemon = True

@@ -40,6 +40,8 @@ class ServerSettings:
     socket: str = "/run/pphook/pphook.sock"
     socket_mode: int = 0o660
     socket_group: str | None = None
+    # the shared snapshot `serve` publishes and pdns's `pipe` coprocesses read
+    snapshot_dir: str = "/var/lib/pphook/snapshot"
     refresh_interval: float = 2.0
     full_reload_interval: float = 300.0
     pdns_control: str | None = None  # path of pdns_control for cache purges; None = off

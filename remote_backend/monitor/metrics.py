@@ -63,16 +63,17 @@ class PphookCollector(Collector):
             latency.add_metric([method], buckets, sum_value=stats[1])
         yield latency
 
-        snap = live.current
+        zones = live.zones or ()
+        built = live.published_at
         yield GaugeMetricFamily(
             "pphook_snapshot_age_seconds",
-            "Seconds since the snapshot being served was built",
-            value=(time.time() - snap.built_at) if snap else float("nan"),
+            "Seconds since the publication being served was built from phpIPAM",
+            value=(time.time() - built) if built is not None else float("nan"),
         )
         yield GaugeMetricFamily(
             "pphook_snapshot_records",
-            "Records in the snapshot",
-            value=snap.record_count if snap else 0,
+            "Records in the publication being served",
+            value=sum(z.record_count for z in zones),
         )
         yield GaugeMetricFamily(
             "pphook_snapshot_build_seconds",
@@ -93,7 +94,7 @@ class PphookCollector(Collector):
             rejections.add_metric([code], count)
         yield rejections
         serials = GaugeMetricFamily("pphook_zone_serial", "SOA serial by zone", labels=["zone"])
-        for zone in snap.zones if snap else ():
+        for zone in zones:
             serials.add_metric([zone.name], zone.serial)
         yield serials
         circuit = GaugeMetricFamily(

@@ -32,9 +32,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from remote_backend.errors import SnapshotUnavailableError
-from remote_backend.protocol.answers import Answers, list_reply
+from remote_backend.protocol.answers import ValueCache, list_reply
+from remote_backend.protocol.encode import lookup_reply
+from remote_backend.protocol.view import AnswerView, ZoneInfo
 from remote_backend.protocol.wire import EMPTY_ARRAY, EMPTY_OBJECT, FALSE, MAX_LINE, NO_RESULT, TRUE
-from remote_backend.snapshot import Snapshot, Zone
 
 log = logging.getLogger("pphook.protocol")
 
@@ -139,7 +140,7 @@ class BackendHandler:
 
     def __init__(
         self,
-        snapshot_source: Callable[[], Snapshot],
+        snapshot_source: Callable[[], AnswerView],
         notified: NotifiedSerials,
         *,
         max_line: int = MAX_LINE,
@@ -154,8 +155,8 @@ class BackendHandler:
         self._unavailable_logged = False
         self._notified = notified
         self._max_line = max_line
-        self._answers: Answers | None = None
-        self._lists: tuple[Snapshot, dict[int, bytes]] | None = None
+        self._values: ValueCache | None = None
+        self._lists: tuple[AnswerView, dict[int, bytes]] | None = None
         self._unknown_logged: set[str] = set()
         self.requests: dict[str, int] = {}
         self.errors = 0
@@ -303,15 +304,16 @@ class BackendHandler:
         name = qname.lower()
         if name[-1:] == ".":
             name = name[:-1]
-        snap = self._snapshot_source()
-        answers = self._answers
-        if answers is None or answers.snapshot is not snap:
-            # One attribute swap: a thread still on the old snapshot keeps its own view.
-            answers = self._answers = Answers(snap)
-        answer = answers.get(name, qtype)
-        if answer is None:
+        view = self._snapshot_source()
+        values = self._values
+        if values is None or values.view is not view:
+            # One attribute swap: a thread still on the old view keeps its own cache.
+            values = self._values = ValueCache(view)
+        value = values.get(name)
+        if value is None:
             return FALSE
-        return qname_json.join(answer)
+        reply = lookup_reply(value, qtype if qtype.isupper() else qtype.upper(), qname_json)
+        return FALSE if reply is None else reply
 
     def _list(self, params: Params) -> bytes:
         snap = self._snapshot_source()
@@ -412,7 +414,7 @@ class BackendHandler:
             return {}
 
 
-def _domain_info(zone: Zone, notified_serial: int) -> dict[str, Any]:
+def _domain_info(zone: ZoneInfo, notified_serial: int) -> dict[str, Any]:
     # "kind" must be exactly lowercase "master"; anything else is Native to pdns.
     return {
         "id": zone.id,

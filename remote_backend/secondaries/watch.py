@@ -166,15 +166,10 @@ class SecondaryWatcher:
 
 
 def watch_secondaries(
-    config: Config, snapshot: Callable[[], Snapshot | None], interval: float = WATCH_INTERVAL
+    config: Config, serials: Callable[[], Mapping[str, int]], interval: float = WATCH_INTERVAL
 ) -> SecondaryWatcher | None:
-    """A started watcher of ``zones.secondaries`` against the served snapshot, or None
-    when no secondary is configured."""
+    """A started watcher of ``zones.secondaries`` against the serials published now
+    (``serials``: empty while nothing is), or None when no secondary is configured."""
     if not config.zones.secondaries:
         return None
-
-    def serials() -> dict[str, int]:
-        current = snapshot()
-        return {z.name: z.serial for z in current.zones} if current is not None else {}
-
     return SecondaryWatcher(config.zones.secondaries, serials, interval=interval).start()

@@ -2,8 +2,6 @@
 
 from remote_backend.snapshot.assemble import assemble, soa_content
 from remote_backend.snapshot.contents import compute_zone_contents
-from remote_backend.snapshot.diff import changed_names
-from remote_backend.snapshot.fingerprint import fingerprint
 from remote_backend.snapshot.model import Snapshot, Zone, ZoneContent
 from remote_backend.snapshot.table import RR, RecordTable, ZoneRecords
 
@@ -15,8 +13,6 @@ __all__ = [
     "ZoneContent",
     "ZoneRecords",
     "assemble",
-    "changed_names",
     "compute_zone_contents",
-    "fingerprint",
     "soa_content",
 ]

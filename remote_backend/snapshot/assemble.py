@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from remote_backend.records import content_name
 from remote_backend.snapshot.model import Snapshot, Zone, ZoneContent
@@ -20,11 +21,13 @@ def soa_content(settings: ZoneSettings, serial: int) -> str:
 
 def assemble(
     contents: list[ZoneContent],
-    serials: Mapping[str, int],
+    serials: Mapping[str, int] | None,
     settings: ZoneSettings,
     generation: int = 0,
+    fingerprints: Mapping[str, str] | None = None,
 ) -> Snapshot:
-    """Join zone contents and their serials into one immutable Snapshot."""
+    """Join zone contents and their serials into one immutable Snapshot (serials None:
+    a draft, serial 0, whose fingerprints are computed next: ``with_serials``)."""
     shared = {id(c.records.table) for c in contents if isinstance(c.records, ZoneRecords)}
     if len(shared) == 1 and all(isinstance(c.records, ZoneRecords) for c in contents):
         # compute_zone_contents' zones share one table: it is the snapshot's as it is
@@ -34,6 +37,7 @@ def assemble(
         names = None
         single, multi = {}, {}
     ents: set[str] = set()
+    ents_of_zone: dict[str, set[str]] = {}
     zones = []
     owners_by_zone: dict[str, Sequence[str]] = {}
     for zone_id, content in enumerate(contents, start=1):
@@ -53,19 +57,21 @@ def assemble(
             parents = frozenset(o.partition(".")[2] for o in owners_by_zone[apex] if o != apex)
         # every ancestor strictly between an owner and the apex is an empty
         # non-terminal unless it owns records itself (removed below)
+        zone_ents = ents_of_zone[apex] = set()
         for parent in parents:
             name = parent
-            while name != apex and name not in ents and name.endswith(apex):
-                ents.add(name)
+            while name != apex and name not in zone_ents and name.endswith("." + apex):
+                zone_ents.add(name)
                 name = name.partition(".")[2]
-        serial = serials[apex]
+        ents.update(zone_ents)
+        serial = serials[apex] if serials is not None else 0
         zones.append(
             Zone(
                 id=zone_id,
                 name=apex,
                 serial=serial,
                 soa_content=soa_content(settings, serial),
-                fingerprint=content.fingerprint,
+                fingerprint=(fingerprints or {}).get(apex, ""),
                 record_count=1 + count,  # the SOA, then the rest
             )
         )
@@ -76,10 +82,38 @@ def assemble(
         zones=zone_tuple,
         names=names,
         ents=frozenset(e for e in ents if e not in names),
+        ents_by_zone={
+            z: tuple(sorted(e for e in zone_ents if e not in names))
+            for z, zone_ents in ents_of_zone.items()
+        },
         ttl=settings.ttl,
         generation=generation,
         zone_by_name={z.name: z for z in zone_tuple},
         zone_by_id={z.id: z for z in zone_tuple},
         index=ZoneIndex(z.name for z in zone_tuple),
         owners_by_zone=owners_by_zone,
+    )
+
+
+def with_serials(
+    snapshot: Snapshot,
+    serials: Mapping[str, int],
+    fingerprints: Mapping[str, str],
+    settings: ZoneSettings,
+) -> Snapshot:
+    """``snapshot`` with these serials and fingerprints (the records are shared)."""
+    zones = tuple(
+        replace(
+            z,
+            serial=serials[z.name],
+            soa_content=soa_content(settings, serials[z.name]),
+            fingerprint=fingerprints[z.name],
+        )
+        for z in snapshot.zones
+    )
+    return replace(
+        snapshot,
+        zones=zones,
+        zone_by_name={z.name: z for z in zones},
+        zone_by_id={z.id: z for z in zones},
     )

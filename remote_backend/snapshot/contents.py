@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from remote_backend.records import content_name
-from remote_backend.snapshot.fingerprint import fingerprint
 from remote_backend.snapshot.model import ZoneContent
 from remote_backend.snapshot.placer import RecordPlacer
 from remote_backend.snapshot.table import (
@@ -129,14 +128,7 @@ def compute_zone_contents(publication: Publication, settings: ZoneSettings) -> l
         zone_parents = parents[z]
         zone_parents.update(placer.reverse_parents(z))
         records_of_zone = ZoneRecords(z, table, zone_owners, multi_owners, index)
-        contents.append(
-            ZoneContent(
-                z,
-                records_of_zone,
-                fingerprint(z, records_of_zone, settings),
-                frozenset(zone_parents),
-            )
-        )
+        contents.append(ZoneContent(z, records_of_zone, frozenset(zone_parents)))
     return contents
 
 

@@ -1,57 +1,61 @@
-"""A zone's content fingerprint: what decides whether its serial moves."""
+"""A zone's content fingerprint: what decides whether its serial moves.
+
+The fingerprint is a sum (mod 2^128) of one BLAKE2b hash per name of the zone, over
+its key and encoded value (``protocol/encode.py``: what is actually served, TTLs
+included), plus one hash of the SOA fields other than the serial. A sum does not
+depend on the order names are met in, and one name's change is one subtraction and
+one addition: an incremental refresh updates a zone's fingerprint for the names it
+touched only, and gets exactly what a full build would compute (a property test
+holds the two together). The apex counts without its SOA record, which carries the
+serial the fingerprint decides.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_left
-from collections.abc import Mapping
 
-from remote_backend.snapshot.table import RR, Content, RecordTable, ZoneRecords
 from remote_backend.zones import ZoneSettings
 
-_FINGERPRINT_BATCH = 4096  # owners per hashed batch (part of the format: keep it)
+_MOD = 1 << 128
+_FORMAT = "pphook-fingerprint-2"
 
 
-def fingerprint(zone: str, records: Mapping[str, tuple[RR, ...]], settings: ZoneSettings) -> str:
-    """SHA-256 of what the zone serves, serial excluded: stable across processes and
-    nodes, and independent of the order records were found in.
+def item_hash(key: bytes, value: bytes) -> int:
+    """The hash one name adds to its zone's fingerprint."""
+    digest = hashlib.blake2b(key, digest_size=16)
+    digest.update(b"\x00")
+    digest.update(value)
+    return int.from_bytes(digest.digest(), "big")
 
-    Hashed, each part after its length: a header with the TTL and the SOA fields
-    other than the serial; then, for each batch of ``_FINGERPRINT_BATCH`` owners in
-    sorted order, their names newline-joined and their records newline-joined. An
-    owner's records are written as its bare content when that is its only record and
-    of the type ``implied_type`` gives (the usual case: no Python code runs per
-    record; an IPv4 address as its decimal integer, which nothing else in a zone
-    can look like: other contents hold a '.' or a ':'), else as every record's type
-    and content behind a \\x01. Names and contents hold no newline nor control
-    character, so this text is unambiguous.
-    """
-    if isinstance(records, ZoneRecords):
-        table, owners, multi_owners = records.table, sorted(records.owners), records.multi_owners
-    else:
-        table = RecordTable.of(records)
-        owners, multi_owners = sorted(table), list(table.multi)
+
+def header_hash(zone: str, settings: ZoneSettings) -> int:
+    """What every fingerprint of ``zone`` starts from: the SOA fields but the serial."""
     soa = settings.soa
     header = (
-        f"pphook-zone-v2|{zone}|{settings.ttl}|"
+        f"{_FORMAT}|{zone}|{settings.ttl}|"
         f"{settings.nameservers[0] if settings.nameservers else ''}|"
         f"{settings.hostmaster}|{soa.refresh}|{soa.retry}|{soa.expire}|{soa.minimum}"
     )
-    digest = hashlib.sha256()
+    return int.from_bytes(hashlib.blake2b(header.encode(), digest_size=16).digest(), "big")
 
-    def part(text: str) -> None:
-        data = text.encode()
-        digest.update(len(data).to_bytes(8, "big"))
-        digest.update(data)
 
-    part(header)
-    entries: list[Content | None] = list(map(table.single.get, owners))
-    for owner in multi_owners:
-        entries[bisect_left(owners, owner)] = "\x01" + "\x02".join(
-            f"{q}\x03{c}" for q, c in table.multi[owner]
-        )
-    for start in range(0, len(owners), _FINGERPRINT_BATCH):
-        stop = start + _FINGERPRINT_BATCH
-        part("\n".join(owners[start:stop]))
-        part("\n".join(map(str, entries[start:stop])))
-    return digest.hexdigest()
+class Fingerprint:
+    """A zone's fingerprint being computed or kept up to date."""
+
+    __slots__ = ("total",)
+
+    def __init__(self, start: int) -> None:
+        self.total = start % _MOD
+
+    @classmethod
+    def from_hex(cls, text: str) -> Fingerprint:
+        return cls(int(text, 16))
+
+    def add(self, key: bytes, value: bytes) -> None:
+        self.total = (self.total + item_hash(key, value)) % _MOD
+
+    def remove(self, key: bytes, value: bytes) -> None:
+        self.total = (self.total - item_hash(key, value)) % _MOD
+
+    def hex(self) -> str:
+        return f"{self.total:032x}"

@@ -11,6 +11,8 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from remote_backend.protocol.encode import encode_value, ent_value, record_fragment
+from remote_backend.protocol.view import ZoneInfo
 from remote_backend.snapshot.table import RR, RecordTable
 from validators.zones import ZoneIndex
 
@@ -37,7 +39,6 @@ class ZoneContent:
 
     name: str
     records: Mapping[str, tuple[RR, ...]]  # owner -> rrs, SOA excluded
-    fingerprint: str
     parents: frozenset[str] | None = None
 
 
@@ -56,6 +57,10 @@ class Snapshot:
     index: ZoneIndex = field(default_factory=lambda: ZoneIndex(()))
     # every owner of a zone, apex first; never modified (a list: the build's own)
     owners_by_zone: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # (owner, type) -> TTL of the RRsets whose TTL is not ``ttl`` (static records)
+    ttls: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    # the empty non-terminals of each zone
+    ents_by_zone: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     def zone_of(self, name: str) -> Zone | None:
         """The served zone holding ``name`` (lowercase, no trailing dot), or None."""
@@ -65,6 +70,44 @@ class Snapshot:
     def rrs(self, name: str) -> tuple[RR, ...]:
         """The records at ``name`` (SOA excluded); empty for ENTs and unknown names."""
         return self.names.get(name, ())
+
+    def ttl_for(self, owner: str, qtype: str) -> int:
+        """The TTL of the ``qtype`` records at ``owner`` (one TTL per RRset)."""
+        if self.ttls:
+            return self.ttls.get((owner, qtype), self.ttl)
+        return self.ttl
+
+    # -- protocol.view.AnswerView ------------------------------------------------------
+
+    def value(self, name: str, soa: bool = True) -> bytes | None:
+        """The encoded lookup answer of ``name`` (``protocol/encode.py``); ``soa=False``:
+        an apex without its SOA record (what the zone's fingerprint hashes)."""
+        apex = self.zone_by_name.get(name)
+        rrs = self.names.get(name)
+        if rrs is None and apex is None:
+            if name in self.ents:
+                zone = self.zone_of(name)
+                if zone is not None:
+                    return ent_value(zone.id, self.ttl)
+            return None
+        zone = apex or self.zone_of(name)
+        if zone is None:  # cannot happen for a snapshot built by assemble(); be safe anyway
+            return None
+        fragments = []
+        if apex is not None and soa:
+            fragments.append(record_fragment("SOA", apex.soa_content, self.ttl, apex.id))
+        fragments.extend(
+            record_fragment(t, c, self.ttl_for(name, t), zone.id) for t, c in rrs or ()
+        )
+        return encode_value(fragments)
+
+    def list_values(self, zone: ZoneInfo) -> Iterator[tuple[str, bytes]]:
+        """(owner, value) of every owner of ``zone``, in name order (as the shared
+        snapshot keeps them, so both reply alike)."""
+        for owner in sorted(self.owners_by_zone.get(zone.name, ())):
+            value = self.value(owner)
+            if value is not None:
+                yield owner, value
 
     def zone_records(self, zone: Zone, *, sort: bool = False) -> Iterator[tuple[str, str, str]]:
         """(owner, qtype, content) of every record of ``zone``, SOA first.

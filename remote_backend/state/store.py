@@ -1,4 +1,4 @@
-"""State store: zone serials, notified serials (SQLAlchemy; SQLite file or MariaDB).
+"""State store: zone serials (SQLAlchemy; SQLite file or MariaDB).
 
 Serial rules (docs/architecture.md, "Serials"): a zone's serial moves when, and only
 when, what it serves changes; it never goes back; nodes sharing one store give the
@@ -50,29 +50,6 @@ serial_history = sa.Table(
     sa.Column("changed_at", sa.Float, nullable=False),
 )
 
-notified_serials = sa.Table(
-    "notified_serials",
-    metadata,
-    sa.Column("zone", sa.String(255), primary_key=True),
-    sa.Column("serial", sa.BigInteger, nullable=False),
-    sa.Column("notified_at", sa.Float, nullable=False),
-)
-
-
-persisted_snapshot = sa.Table(
-    "persisted_snapshot",
-    metadata,
-    # the last good snapshot, compressed, in chunks that fit MariaDB's default
-    # max_allowed_packet; one set of chunks shared by every node of the store
-    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("digest", sa.String(64), nullable=False),
-    sa.Column("saved_at", sa.Float, nullable=False),
-    sa.Column("chunks", sa.Integer, nullable=False),
-    sa.Column("data", sa.LargeBinary(length=2**32 - 1), nullable=False),
-)
-
-SNAPSHOT_CHUNK = 4 * 1024 * 1024
-
 
 class SerialFormat(StrEnum):
     UNIXTIME = "unixtime"  # seconds since the epoch of the change (default)
@@ -118,7 +95,7 @@ def make_state_engine(url: str) -> Engine:
 
 
 class StateStore:
-    """Serials and notified serials; thread-safe; the DB is the shared truth."""
+    """Zone serials; thread-safe; the DB is the shared truth between nodes."""
 
     def __init__(self, url: str, serial_format: SerialFormat = SerialFormat.UNIXTIME) -> None:
         self.url = url
@@ -133,8 +110,6 @@ class StateStore:
             ) from exc
         self._lock = threading.Lock()
         self._own: dict[str, tuple[str, int]] = {}  # zone -> (fingerprint, serial) we serve
-        self._notified: dict[str, int] = {}
-        self._notified_loaded = False
 
     # -- serials ---------------------------------------------------------------
 
@@ -211,75 +186,6 @@ class StateStore:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(zone_serials.c.zone, zone_serials.c.changed_at))
             return {str(r.zone): float(r.changed_at) for r in rows}
-
-    # -- notified serials (pdns primary mode) ----------------------------------
-
-    def get_all(self) -> Mapping[str, int]:
-        """Notified serial per zone; read once, then served from memory."""
-        if not self._notified_loaded:
-            with self._lock:
-                with self.engine.connect() as conn:
-                    rows = conn.execute(
-                        sa.select(notified_serials.c.zone, notified_serials.c.serial)
-                    )
-                    self._notified = {str(r.zone): int(r.serial) for r in rows}
-                self._notified_loaded = True
-        return dict(self._notified)
-
-    def refresh_notified(self) -> None:
-        """Reload notified serials (another node or process may have set them)."""
-        self._notified_loaded = False
-        self.get_all()
-
-    def set(self, zone: str, serial: int) -> None:
-        """Record that pdns notified secondaries of ``zone`` at ``serial``."""
-        with self._lock:
-            with self.engine.begin() as conn:
-                updated = conn.execute(
-                    notified_serials.update()
-                    .where(notified_serials.c.zone == zone)
-                    .values(serial=serial, notified_at=time.time())
-                ).rowcount
-                if not updated:
-                    conn.execute(
-                        notified_serials.insert().values(
-                            zone=zone, serial=serial, notified_at=time.time()
-                        )
-                    )
-            self._notified[zone] = serial
-
-    # -- last good snapshot ---------------------------------------------------
-
-    def save_snapshot(self, payload: bytes, digest: str, now: float | None = None) -> bool:
-        """Store ``payload`` unless the stored one has the same digest; True if written."""
-        now = time.time() if now is None else now
-        t = persisted_snapshot
-        with self.engine.begin() as conn:
-            stored = conn.execute(sa.select(t.c.digest).where(t.c.seq == 0)).scalar()
-            if stored == digest:
-                return False
-            conn.execute(t.delete())
-            pieces = [
-                payload[i : i + SNAPSHOT_CHUNK] for i in range(0, len(payload), SNAPSHOT_CHUNK)
-            ] or [b""]
-            for seq, piece in enumerate(pieces):
-                conn.execute(
-                    t.insert().values(
-                        seq=seq, digest=digest, saved_at=now, chunks=len(pieces), data=piece
-                    )
-                )
-        return True
-
-    def load_snapshot(self) -> tuple[bytes, float] | None:
-        """The last saved payload and when it was saved, or None (none, or incomplete)."""
-        t = persisted_snapshot
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(t.c.seq, t.c.digest, t.c.saved_at, t.c.chunks, t.c.data).order_by(t.c.seq)
-            ).all()
-        if not rows or len(rows) != rows[0].chunks or len({r.digest for r in rows}) != 1:
-            return None
-        return b"".join(bytes(r.data) for r in rows), float(rows[0].saved_at)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -1,6 +1,6 @@
 """Zero drift: every change in phpIPAM reaches pdns (caches on) and the BIND secondary.
 
-The recommended deployment runs here: `pphook serve` + pdns with `pipe --relay`,
+The recommended deployment runs here: `pphook serve` + pdns with `pipe --snapshot-dir`,
 primary mode, default-sized caches purged by pphook through pdns_control, and a real
 BIND `named` as secondary receiving NOTIFY and transferring.
 """
@@ -22,7 +22,9 @@ from infra.mariadb import MariaDBServer
 from infra.named import NamedSecondary
 from infra.pdns import PdnsServer
 from infra.phpipam_data import PhpipamData
-from infra.pphook import PphookServe, default_sections, pphook_command, run_pphook
+from infra.pphook import PphookServe, default_sections, run_pphook
+
+from remote_backend.shared.notified import SharedNotified
 
 pytestmark = pytest.mark.integration
 
@@ -95,9 +97,8 @@ def deployment(mariadb: MariaDBServer) -> Iterator[Deployment]:
         "pdns_socket_dir": str(pdns.base_dir),
     }
     serve = PphookServe(sections).start()
-    # exactly as pdns-config/pdns.conf runs it: no config file, just the socket
-    command = " ".join([*pphook_command(), "pipe", "--relay", "--socket", str(serve.socket)])
-    pdns.settings["remote-connection-string"] = f"pipe:command={command},timeout=0"
+    # exactly as pdns-config/pdns.conf runs it: no config file, just the snapshot dir
+    pdns.settings["remote-connection-string"] = serve.pipe_connection()
     named = NamedSecondary(pdns.port, ZONES)
     pdns.add_also_notify(f"127.0.0.1:{named.port}")
     try:
@@ -252,12 +253,10 @@ def test_restart_keeps_serials_and_notified(deployment: Deployment) -> None:
     serials = {z: d.serial(z) for z in ZONES}
     d.serve.stop()
     d.serve.start()
-    # pdns reconnects through the relay; same data -> same serials
+    # same data -> same serials (the coprocesses answered all along)
     wait_for(lambda: _try_serials(d) == serials, 15, "same serials after restart")
-    d.serve.stop()
-    store = run_sql(d.serve.sections["state"]["url"], "SELECT zone, serial FROM notified_serials")
-    d.serve.start()
-    assert dict(store) == serials  # pdns was told; nothing to notify again
+    notified = SharedNotified(d.serve.snapshot_dir).get_all()
+    assert dict(notified) == serials  # pdns was told; nothing to notify again
 
 
 def _try_serials(d: Deployment) -> dict[str, int] | None:

@@ -26,7 +26,7 @@ from infra.mariadb import MariaDBServer
 from infra.pdns import PdnsServer
 from infra.phpipam_data import PhpipamData
 from infra.ports import free_port
-from infra.pphook import PphookServe, default_sections, pphook_command, run_pphook
+from infra.pphook import PphookServe, default_sections, run_pphook
 
 pytestmark = pytest.mark.integration
 
@@ -88,8 +88,7 @@ def start_stack(mariadb: MariaDBServer, connector: str) -> Stack:
     if connector == "unix":
         connection = f"unix:path={serve.socket},timeout=2000"
     else:
-        command = " ".join([*pphook_command(), "pipe", "--relay", "--socket", str(serve.socket)])
-        connection = f"pipe:command={command},timeout=0"
+        connection = serve.pipe_connection()
     pdns = PdnsServer(connection, loglevel=4)
     pdns.start(wait_zone="example.com")
     return Stack(serve, pdns, metrics_port)
@@ -98,7 +97,7 @@ def start_stack(mariadb: MariaDBServer, connector: str) -> Stack:
 @pytest.fixture
 def stack(mariadb: MariaDBServer, phpipam: PhpipamData) -> Iterator[Stack]:
     load(phpipam)
-    s = start_stack(mariadb, "relay")
+    s = start_stack(mariadb, "pipe")
     try:
         yield s
     finally:
@@ -160,24 +159,35 @@ def test_start_with_database_down_serves_persisted_snapshot(
     port = stack.pdns.port
     assert answers(port, "f5.example.com", "A")[1] == {"10.30.0.5"}
     serial = answers(port, "example.com", "SOA")[1]
-    time.sleep(1.0)  # the snapshot is persisted in the background after a build
     stack.serve.stop()
+    # the coprocesses answer from the shared snapshot: `serve` being down changes nothing
+    assert answers(port, "f5.example.com", "A")[1] == {"10.30.0.5"}
+    assert answers(port, "example.com", "SOA")[1] == serial
     phpipam.close()
     mariadb.stop_server()
     try:
         stack.serve.start()
         wait_for(
-            lambda: answers(port, "f5.example.com", "A")[1] == {"10.30.0.5"},
+            lambda: "serving the last publication" in stack.serve.logs(),
             15,
-            "pdns answers from the persisted snapshot",
+            "serve starts on the last publication",
         )
+        assert answers(port, "f5.example.com", "A")[1] == {"10.30.0.5"}
         assert answers(port, "example.com", "SOA")[1] == serial
-        assert "serving the snapshot persisted" in stack.serve.logs()
-        assert 'source="persisted"' in metrics(stack.metrics_port) or "degraded" in metrics(
-            stack.metrics_port
+        wait_for(
+            lambda: 'pphook_health{state="degraded"} 1.0' in _metrics_or_empty(stack),
+            15,
+            "serve reports itself degraded (stale data)",
         )
     finally:
         mariadb.start_server()
+
+
+def _metrics_or_empty(stack: Stack) -> str:
+    try:
+        return metrics(stack.metrics_port)
+    except OSError:
+        return ""
 
 
 def test_kill_serve_under_pdns_unix(mariadb: MariaDBServer, phpipam: PhpipamData) -> None:
@@ -203,44 +213,33 @@ def test_kill_busy_pipe_coprocess(mariadb: MariaDBServer, phpipam: PhpipamData) 
 
     (pdns 4.7 cannot recover a pipe coprocess killed while *idle*: its next waitpid
     fails with ECHILD for good and that backend instance SERVFAILs until pdns is
-    restarted; docs/operations.md explains. The relay is a tiny process with no
-    reason to die, and the heavy lifting happens in `pphook serve`, whose restarts
-    pdns does survive: see test_kill_serve_under_pdns_unix.)
+    restarted; docs/operations.md explains. The coprocess reads a mapped file and has
+    no reason to die.)
     """
     load(phpipam)
     base = Path(tempfile.mkdtemp(prefix="pphook-kill-"))
-    sections = default_sections(
-        mariadb.url(),
-        f"sqlite:///{base}/state.db",
-        base / "pphook.sock",
-        server={"relay_timeout": 30.0},
-    )
+    sections = default_sections(mariadb.url(), f"sqlite:///{base}/state.db", base / "pphook.sock")
     serve = PphookServe(sections).start()
-    command = " ".join([*pphook_command(), "pipe", "--relay", "--socket", str(serve.socket)])
     # one distributor thread: one long-lived coprocess, the one we kill
     pdns = PdnsServer(
-        f"pipe:command={command},timeout=0",
-        extra_settings={"distributor-threads": 1},
-        loglevel=4,
+        serve.pipe_connection(), extra_settings={"distributor-threads": 1}, loglevel=4
     )
     try:
         pdns.start(wait_zone="example.com")
         port = pdns.port
         assert answers(port, "f1.example.com", "A")[1] == {"10.30.0.1"}
-        assert serve.proc is not None and pdns.proc is not None
-        serve.proc.send_signal(signal.SIGSTOP)  # serve hangs: the relay waits for it
-        try:
-            pending = threading.Thread(target=_query_quietly, args=(port, "f2.example.com"))
-            pending.start()
-            time.sleep(0.5)  # the relay is now inside the request
-            children = subprocess.run(
-                ["pgrep", "-P", str(pdns.proc.pid)], capture_output=True, text=True, check=False
-            ).stdout.split()
-            assert children, "pdns has a coprocess"
-            for pid in children:
-                os.kill(int(pid), signal.SIGKILL)
-        finally:
-            serve.proc.send_signal(signal.SIGCONT)
+        assert pdns.proc is not None
+        children = subprocess.run(
+            ["pgrep", "-P", str(pdns.proc.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        assert children, "pdns has a coprocess"
+        for pid in children:  # stopped: the next request waits inside the coprocess
+            os.kill(int(pid), signal.SIGSTOP)
+        pending = threading.Thread(target=_query_quietly, args=(port, "f2.example.com"))
+        pending.start()
+        time.sleep(0.5)  # pdns is now waiting for the coprocess's reply
+        for pid in children:
+            os.kill(int(pid), signal.SIGKILL)
         pending.join(10)
         wait_for(
             lambda: all(

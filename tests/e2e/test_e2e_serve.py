@@ -21,7 +21,7 @@ from infra.dnsclient import axfr, query
 from infra.mariadb import MariaDBServer
 from infra.pdns import PdnsServer
 from infra.phpipam_data import PhpipamData
-from infra.pphook import PphookServe, default_sections, pphook_command, run_pphook, write_config
+from infra.pphook import PphookServe, default_sections, pphook_command, run_pphook
 
 pytestmark = pytest.mark.integration
 
@@ -59,20 +59,15 @@ def stack(request: pytest.FixtureRequest, mariadb: MariaDBServer) -> Iterator[St
     data.close()
     base = Path(tempfile.mkdtemp(prefix="pphook-e2e-"))
     sections = default_sections(mariadb.url(), f"sqlite:///{base}/state.db", base / "pphook.sock")
-    serve: PphookServe | None = None
+    serve = PphookServe(sections).start()
+    config = serve.config_path
     if request.param == "unix":
-        serve = PphookServe(sections).start()
-        config = serve.config_path
         connection = f"unix:path={serve.socket},timeout=10000"
-    elif request.param == "relay":  # the recommended deployment (pdns-config/)
-        serve = PphookServe(sections).start()
-        config = serve.config_path
+    elif request.param == "relay":  # the deployment of earlier versions, still supported
         command = " ".join([*pphook_command(), "--config", str(config), "pipe", "--relay"])
         connection = f"pipe:command={command},timeout=0"
-    else:
-        config = write_config(base / "pphook.toml", sections)
-        command = " ".join([*pphook_command(), "--config", str(config), "pipe"])
-        connection = f"pipe:command={command},timeout=10000"
+    else:  # the recommended deployment (pdns-config/pdns.conf)
+        connection = serve.pipe_connection()
     pdns = PdnsServer(connection)
     try:
         pdns.start(wait_zone="example.com")

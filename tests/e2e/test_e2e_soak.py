@@ -17,7 +17,7 @@ import pytest
 from infra.mariadb import MariaDBServer
 from infra.pdns import PdnsServer
 from infra.phpipam_data import PhpipamData
-from infra.pphook import PphookServe, default_sections, pphook_command
+from infra.pphook import PphookServe, default_sections
 from infra.procs import require_binary
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -51,8 +51,7 @@ def test_soak_with_changing_data(mariadb: MariaDBServer, phpipam: PhpipamData) -
         server={"pdns_control": "/usr/bin/pdns_control", "pdns_socket_dir": str(pdns.base_dir)},
     )
     serve = PphookServe(sections).start()
-    command = " ".join([*pphook_command(), "pipe", "--relay", "--socket", str(serve.socket)])
-    pdns.settings["remote-connection-string"] = f"pipe:command={command},timeout=0"
+    pdns.settings["remote-connection-string"] = serve.pipe_connection()
     stop = threading.Event()
     changes = 0
 

@@ -1,5 +1,5 @@
 """A 20k-address phpIPAM reaches a BIND secondary complete, through the recommended
-deployment (`pphook serve` + pdns `pipe:command=pphook pipe --relay,timeout=0`).
+deployment (`pphook serve` + pdns `pipe:command=pphook pipe --snapshot-dir DIR,timeout=0`).
 
 pdns 4.7's unix connector cannot carry `list` replies of this size (it re-parses its
 buffer per 1500-byte read); this is why the relay exists.
@@ -18,7 +18,7 @@ from infra.mariadb import MariaDBServer
 from infra.named import NamedSecondary
 from infra.pdns import PdnsServer
 from infra.phpipam_data import PhpipamData
-from infra.pphook import PphookServe, default_sections, pphook_command, run_pphook
+from infra.pphook import PphookServe, default_sections, run_pphook
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -30,8 +30,7 @@ def test_secondary_transfers_20k_zone(mariadb: MariaDBServer, phpipam: PhpipamDa
     base = Path(tempfile.mkdtemp(prefix="pphook-xfr-"))
     sections = default_sections(mariadb.url(), f"sqlite:///{base}/state.db", base / "pphook.sock")
     serve = PphookServe(sections).start(timeout=120)
-    command = " ".join([*pphook_command(), "--config", str(serve.config_path), "pipe", "--relay"])
-    pdns = PdnsServer(f"pipe:command={command},timeout=0", primary=True, loglevel=4)
+    pdns = PdnsServer(serve.pipe_connection(), primary=True, loglevel=4)
     named = NamedSecondary(pdns.port, ZONES)
     pdns.add_also_notify(f"127.0.0.1:{named.port}")
     try:

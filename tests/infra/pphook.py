@@ -76,7 +76,12 @@ def default_sections(
             **(zones or {}),
         },
         "policy": dict(policy or {}),
-        "server": {"socket": str(socket), "refresh_interval": 0.2, **(server or {})},
+        "server": {
+            "socket": str(socket),
+            "snapshot_dir": str(socket.parent / "snapshot"),
+            "refresh_interval": 0.2,
+            **(server or {}),
+        },
     }
     sections.update(extra or {})
     return sections
@@ -109,6 +114,16 @@ class PphookServe:
     @property
     def socket(self) -> Path:
         return Path(self.sections["server"]["socket"])
+
+    @property
+    def snapshot_dir(self) -> Path:
+        return Path(self.sections["server"]["snapshot_dir"])
+
+    def pipe_connection(self, timeout: int = 0) -> str:
+        """pdns's connection string of the recommended deployment: `pipe` coprocesses
+        answering from this serve's shared snapshot (no config file read)."""
+        command = " ".join([*pphook_command(), "pipe", "--snapshot-dir", str(self.snapshot_dir)])
+        return f"pipe:command={command},timeout={timeout}"
 
     def start(self, timeout: float = 60.0) -> PphookServe:
         write_config(self.config_path, self.sections)

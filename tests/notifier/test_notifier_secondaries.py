@@ -1,7 +1,7 @@
 """SECONDARY_BEHIND: a secondary that stays behind pphook is mailed once, then resolved.
 
 The pure parts first (tracking, identity, store, mails), then the real thing: phpIPAM
-in MariaDB -> `pphook serve` -> pdns (primary, pipe --relay) -> two BIND secondaries,
+in MariaDB -> `pphook serve` -> pdns (primary, pipe --snapshot-dir) -> two BIND secondaries,
 one notified and one that pdns never notifies (so it stays behind after a change until
 `rndc retransfer`), and the notifier mailing an aiosmtpd server.
 """
@@ -21,7 +21,7 @@ from infra.mariadb import MariaDBServer
 from infra.named import NamedSecondary
 from infra.pdns import PdnsServer
 from infra.phpipam_data import PhpipamData
-from infra.pphook import PphookServe, default_sections, pphook_command
+from infra.pphook import PphookServe, default_sections
 from notifier_support import SmtpServer
 
 from notifier.compose import Composer
@@ -284,8 +284,7 @@ def deployment(mariadb: MariaDBServer) -> Iterator[Deployment]:
         zones={"secondaries": secondaries},
     )
     serve = PphookServe(sections).start()
-    command = " ".join([*pphook_command(), "pipe", "--relay", "--socket", str(serve.socket)])
-    pdns.settings["remote-connection-string"] = f"pipe:command={command},timeout=0"
+    pdns.settings["remote-connection-string"] = serve.pipe_connection()
     pdns.add_also_notify(f"127.0.0.1:{notified.port}")
     try:
         pdns.start(wait_zone="example.com")

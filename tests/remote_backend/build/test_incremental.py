@@ -265,39 +265,17 @@ def test_hostile_text_reads_the_same_in_chunks_and_row_by_row(
     assert by_id[last] == "\ufffd"
 
 
-def test_a_refresh_that_finds_no_change_reuses_the_snapshot(
+def test_a_refresh_that_finds_no_change_builds_nothing(
     builders: Any, phpipam: PhpipamData
 ) -> None:
     incremental, _ = builders
     subnet = subnet_of(phpipam, "10.78.0.0/24")
     row = phpipam.add_address("10.78.0.1", subnet, hostname="fresh.example.com")
     inc, _ = step(builders)
-    # the edit is recent, so the next refresh reads the row again: same values, so the
-    # last snapshot itself comes back (no merge, validation or assembly)
-    again = incremental.build(full=False)
-    assert again.snapshot is inc.snapshot and not again.full
+    # the edit is recent, so the next refresh reads the row again: same values, so
+    # there is nothing to build (no merge, validation or assembly)
+    assert incremental.draft(full=False) is None
     phpipam.update_address(row, hostname="fresher.example.com")
     changed, _ = step(builders)
     assert changed.snapshot is not inc.snapshot
     assert changed.snapshot.rrs("fresher.example.com") == (("A", "10.78.0.1"),)
-
-
-def test_a_build_that_failed_half_way_is_not_reused(
-    builders: Any, phpipam: PhpipamData, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The rows of a build that failed after reading (state store down) are held, but
-    its snapshot never existed: the next refresh must build one, not reuse the older
-    snapshot that lacks those rows."""
-    incremental, _ = builders
-    subnet = subnet_of(phpipam, "10.79.0.0/24")
-    phpipam.add_address("10.79.0.1", subnet, hostname="late.example.com")
-
-    def store_down(fingerprints: Any) -> Any:
-        raise RuntimeError("state store down")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(incremental.store, "serials_for", store_down)
-        with pytest.raises(RuntimeError):
-            incremental.build(full=False)
-    inc, _ = step(builders)
-    assert inc.snapshot.rrs("late.example.com") == (("A", "10.79.0.1"),)

@@ -409,20 +409,6 @@ def test_list_follows_the_snapshot_and_repeats_identically(
     )
 
 
-@pytest.mark.parametrize("batch", [1, 2, 3, 5])
-def test_list_reply_is_the_same_whatever_the_encoding_batch(
-    handler: BackendHandler, snapshot: Snapshot, batch: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import remote_backend.protocol.answers as protocol
-
-    params = {"zonename": "example.com.", "domain_id": 1}
-    whole = raw(handler, "list", params)
-    monkeypatch.setattr(protocol, "_LIST_BATCH", batch)
-    fresh = BackendHandler(lambda: snapshot, MemoryNotified())
-    assert raw(fresh, "list", params) == whole
-    assert len(json.loads(whole)["result"]) == snapshot.zone_by_name["example.com"].record_count
-
-
 def test_list_by_id_only_or_by_name_only(handler: BackendHandler) -> None:
     full = call(handler, "list", {"zonename": "10.in-addr.arpa.", "domain_id": 2})
     assert call(handler, "list", {"domain_id": 2, "include_disabled": False}) == full

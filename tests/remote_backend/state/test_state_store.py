@@ -99,15 +99,6 @@ def test_serial_overflow_is_an_error_with_advice() -> None:
         next_serial(SerialFormat.COUNTER, 2**32 - 1, T0)
 
 
-def test_notified_serials_persist(tmp_path: Path) -> None:
-    store = StateStore(url(tmp_path))
-    assert store.get_all() == {}
-    store.set("example.com", 42)
-    store.set("example.com", 43)
-    assert store.get_all() == {"example.com": 43}
-    assert StateStore(url(tmp_path)).get_all() == {"example.com": 43}
-
-
 def test_unwritable_state_store_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")

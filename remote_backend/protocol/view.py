@@ -1,0 +1,46 @@
+"""What the protocol answers from: one consistent view of what is served.
+
+Two kinds exist: an in-memory ``Snapshot`` (one-shot verbs, tests) and the shared
+snapshot file the pdns coprocesses read (``remote_backend/shared``). Both hand out the
+same encoded values (``protocol/encode.py``), so every serving path replies alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
+
+
+class ZoneInfo(Protocol):
+    """A served zone as the protocol needs it."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def serial(self) -> int: ...
+
+
+class AnswerView(Protocol):
+    """One snapshot generation. Every request reads one view (no answer mixes two)."""
+
+    @property
+    def zones(self) -> Sequence[ZoneInfo]: ...
+
+    @property
+    def zone_by_name(self) -> Mapping[str, ZoneInfo]: ...
+
+    @property
+    def zone_by_id(self) -> Mapping[int, ZoneInfo]: ...
+
+    def value(self, name: str) -> bytes | None:
+        """The encoded value of ``name`` (lowercase, no trailing dot); None when the
+        name has nothing served (not even an empty non-terminal)."""
+        ...
+
+    def list_values(self, zone: ZoneInfo) -> Iterable[tuple[str, bytes]]:
+        """(owner, value) of every owner of ``zone`` that has records (no ENTs)."""
+        ...

@@ -1,0 +1,171 @@
+"""Readers of the shared snapshot: every `pphook pipe` coprocess (and `serve` itself).
+
+A reader never blocks on anything but its own memory: LMDB read transactions take no
+lock, and the generation counter is a mapped file compared on each request. What a
+request reads comes from one committed state. Until `serve` has published once (or
+when the directory is missing or damaged) every request gets
+``SnapshotUnavailableError``, which the protocol turns into SERVFAIL, never NXDOMAIN.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import struct
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import lmdb
+
+from remote_backend.errors import SnapshotUnavailableError
+from remote_backend.protocol.view import ZoneInfo
+from remote_backend.shared.layout import (
+    FORMAT,
+    MAP_SIZE,
+    MAX_KEY,
+    META_DB,
+    META_FORMAT,
+    META_GENERATION,
+    META_STATUS,
+    META_ZONES,
+    NAMES_DB,
+    ZoneMeta,
+    generation_path,
+    key_name,
+    name_key,
+    zone_prefix,
+    zones_from_json,
+)
+from validators.zones import ZoneIndex
+
+_COUNTER = struct.Struct("<Q")
+RETRY_OPEN = 0.5  # seconds between attempts to open a snapshot that is not there yet
+
+
+class SnapshotView:
+    """One generation of the shared snapshot (``protocol.view.AnswerView``)."""
+
+    __slots__ = ("_env", "_index", "_names", "generation", "zone_by_id", "zone_by_name", "zones")
+
+    def __init__(
+        self, env: lmdb.Environment, names: Any, generation: int, zones: tuple[ZoneMeta, ...]
+    ) -> None:
+        self._env = env
+        self._names = names
+        self.generation = generation
+        self.zones = zones
+        self.zone_by_name: Mapping[str, ZoneMeta] = {z.name: z for z in zones}
+        self.zone_by_id: Mapping[int, ZoneMeta] = {z.id: z for z in zones}
+        self._index = ZoneIndex(self.zone_by_name)
+
+    def zone_of(self, name: str) -> ZoneMeta | None:
+        zone = self._index.find(name)
+        return None if zone is None else self.zone_by_name[zone]
+
+    def value(self, name: str) -> bytes | None:
+        zone = self._index.find(name)
+        if zone is None or not name.isascii():
+            return None
+        key = name_key(self.zone_by_name[zone].id, name)
+        if len(key) > MAX_KEY:
+            return None
+        with self._env.begin(db=self._names) as txn:
+            return txn.get(key)
+
+    def list_values(self, zone: ZoneInfo) -> Iterator[tuple[str, bytes]]:
+        prefix = zone_prefix(zone.id)
+        with self._env.begin(db=self._names) as txn:
+            cursor = txn.cursor()
+            if not cursor.set_range(prefix):
+                return
+            for key, value in cursor:
+                if not key.startswith(prefix):
+                    return
+                yield key_name(key), value
+
+
+class SharedReader:
+    """Opens the shared snapshot lazily and hands out its current generation.
+
+    ``env``: the writer's environment, for a reader in the writing process (LMDB opens
+    an environment once per process).
+    """
+
+    def __init__(self, directory: str | Path, env: lmdb.Environment | None = None) -> None:
+        self.directory = Path(directory)
+        self._given_env = env
+        self._env: lmdb.Environment | None = None
+        self._names: Any = None
+        self._meta: Any = None
+        self._counter: mmap.mmap | None = None
+        self._view: SnapshotView | None = None
+        self._next_try = 0.0
+        self._problem = "not opened yet"
+
+    def current(self) -> SnapshotView:
+        """The newest generation (raises SnapshotUnavailableError when there is none)."""
+        counter = self._counter
+        view = self._view
+        if counter is not None and view is not None:
+            if view.generation >= _COUNTER.unpack_from(counter)[0]:
+                return view
+        elif counter is None:
+            self._open()
+        view = self._view = self._read_view()
+        return view
+
+    def status(self) -> dict[str, Any] | None:
+        """What `serve` last said about itself (health, source, errors), if anything."""
+        self.current()
+        assert self._env is not None
+        with self._env.begin(db=self._meta) as txn:
+            raw = txn.get(META_STATUS)
+        try:
+            status = json.loads(raw) if raw else None
+        except ValueError:
+            return None
+        return status if isinstance(status, dict) else None
+
+    def _open(self) -> None:
+        now = time.monotonic()
+        if now < self._next_try:
+            raise SnapshotUnavailableError(f"no shared snapshot: {self._problem}")
+        self._next_try = now + RETRY_OPEN
+        try:
+            fd = os.open(generation_path(self.directory), os.O_RDONLY)
+            try:
+                counter = mmap.mmap(fd, 8, prot=mmap.PROT_READ)
+            finally:
+                os.close(fd)
+            env = self._given_env or lmdb.open(
+                str(self.directory),
+                map_size=MAP_SIZE,
+                readonly=True,
+                create=False,
+                max_dbs=4,
+                lock=True,
+            )
+            names = env.open_db(NAMES_DB, create=False)
+            meta = env.open_db(META_DB, create=False)
+        except (OSError, ValueError, lmdb.Error) as exc:
+            self._problem = f"{self.directory}: {exc} (is `pphook serve` running?)"
+            raise SnapshotUnavailableError(f"no shared snapshot: {self._problem}") from None
+        self._env, self._names, self._meta, self._counter = env, names, meta, counter
+
+    def _read_view(self) -> SnapshotView:
+        assert self._env is not None
+        try:
+            with self._env.begin(db=self._meta) as txn:
+                fmt = txn.get(META_FORMAT)
+                generation = txn.get(META_GENERATION)
+                zones = txn.get(META_ZONES)
+            if fmt != FORMAT or generation is None or zones is None:
+                raise ValueError("nothing published yet" if fmt == FORMAT else "another format")
+            return SnapshotView(self._env, self._names, int(generation), zones_from_json(zones))
+        except (ValueError, lmdb.Error) as exc:
+            raise SnapshotUnavailableError(
+                f"the shared snapshot in {self.directory} cannot be served: {exc}"
+            ) from None

@@ -1,0 +1,235 @@
+"""The writer of the shared snapshot: `serve`, and nothing else.
+
+Every publication is one LMDB write transaction (readers see all of it or none of it),
+committed with fsync before the generation counter moves: what a coprocess answers is
+on disk first, so a serial is never served and then lost by a crash.
+"""
+
+from __future__ import annotations
+
+import grp
+import json
+import logging
+import os
+import stat
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import lmdb
+
+from remote_backend.errors import SharedSnapshotError
+from remote_backend.shared.layout import (
+    FORMAT,
+    MAP_SIZE,
+    MAX_READERS,
+    META_DB,
+    META_FORMAT,
+    META_GENERATION,
+    META_PUBLISHED_AT,
+    META_STATUS,
+    META_ZONES,
+    NAMES_DB,
+    NOTIFIED_DIR,
+    ZoneMeta,
+    generation_path,
+    zone_prefix,
+    zones_from_json,
+    zones_to_json,
+)
+
+log = logging.getLogger("pphook.shared")
+
+_PUT_BATCH = 65536  # items handed to LMDB per putmulti call
+
+
+class SharedSnapshot:
+    """The shared snapshot, opened for writing.
+
+    ``group``: the group that may read it (pdns's coprocesses run as user pdns): the
+    directory becomes ``rwxr-s---`` with that group, the lock file group-writable (LMDB
+    readers register in it), the data file group-readable.
+    """
+
+    def __init__(self, directory: str | Path, group: str | None = None) -> None:
+        self.directory = Path(directory)
+        gid = _group_id(group) if group else None
+        try:
+            _make_dir(self.directory, 0o2750, gid)
+            _make_dir(self.directory / NOTIFIED_DIR, 0o2770, gid)
+            self.env = lmdb.open(
+                str(self.directory),
+                map_size=MAP_SIZE,
+                max_dbs=4,
+                max_readers=MAX_READERS,
+                mode=0o660,
+                metasync=True,
+                sync=True,
+            )
+        except (OSError, lmdb.Error) as exc:
+            raise SharedSnapshotError(
+                f"cannot open the shared snapshot in {self.directory}: {exc} (check "
+                "server.snapshot_dir: a local directory writable by the pphook user)"
+            ) from exc
+        self.names = self.env.open_db(NAMES_DB)
+        self.meta = self.env.open_db(META_DB)
+        for name, mode in (("data.mdb", 0o640), ("lock.mdb", 0o660)):
+            _own(self.directory / name, mode, gid)
+        self._generation_fd = _open_counter(generation_path(self.directory), gid)
+        with self.env.begin(write=True, db=self.meta) as txn:
+            stored = txn.get(META_FORMAT)
+            if stored is None:
+                txn.put(META_FORMAT, FORMAT)
+            elif stored != FORMAT:
+                raise SharedSnapshotError(
+                    f"{self.directory} holds a shared snapshot of another format "
+                    f"({stored[:40]!r}); remove the directory, `serve` writes a new one"
+                )
+
+    # -- reading what was published ------------------------------------------------------
+
+    def generation(self) -> int:
+        with self.env.begin(db=self.meta) as txn:
+            raw = txn.get(META_GENERATION)
+        return int(raw) if raw else 0
+
+    def stored_zones(self) -> tuple[ZoneMeta, ...] | None:
+        """The zones of the last publication; None before the first one."""
+        with self.env.begin(db=self.meta) as txn:
+            raw = txn.get(META_ZONES)
+        if raw is None:
+            return None
+        try:
+            return zones_from_json(raw)
+        except ValueError as exc:
+            raise SharedSnapshotError(
+                f"the shared snapshot in {self.directory} is damaged ({exc})"
+            ) from exc
+
+    def get(self, key: bytes) -> bytes | None:
+        with self.env.begin(db=self.names) as txn:
+            return txn.get(key)
+
+    def get_many(self, keys: Iterable[bytes]) -> dict[bytes, bytes | None]:
+        with self.env.begin(db=self.names) as txn:
+            return {k: txn.get(k) for k in keys}
+
+    def zone_items(self, zone_id: int) -> Iterator[tuple[bytes, bytes]]:
+        """(key, value) of every name of a zone, in key order (one read transaction)."""
+        prefix = zone_prefix(zone_id)
+        with self.env.begin(db=self.names) as txn:
+            cursor = txn.cursor()
+            if not cursor.set_range(prefix):
+                return
+            for key, value in cursor:
+                if not key.startswith(prefix):
+                    return
+                yield key, value
+
+    def is_empty(self) -> bool:
+        with self.env.begin(db=self.names) as txn:
+            return txn.stat(self.names)["entries"] == 0
+
+    # -- publishing ----------------------------------------------------------------------
+
+    def publish(
+        self,
+        zones: Sequence[ZoneMeta],
+        puts: Iterable[tuple[bytes, bytes]] = (),
+        deletes: Iterable[bytes] = (),
+        *,
+        drop_zones: Iterable[int] = (),
+        append: bool = False,
+    ) -> int:
+        """One atomic, durable publication; returns its generation.
+
+        ``drop_zones``: zone ids whose every key goes first (a zone no longer served, or
+        a zone rebuilt whole); ``append``: the puts come in key order after every key
+        already stored (a first publication: LMDB then fills pages in order).
+        """
+        started = time.perf_counter()
+        with self.env.begin(write=True) as txn:
+            for zone_id in drop_zones:
+                _drop_range(txn, self.names, zone_prefix(zone_id))
+            for key in deletes:
+                txn.delete(key, db=self.names)
+            cursor = txn.cursor(db=self.names)
+            batch: list[tuple[bytes, bytes]] = []
+            for item in puts:
+                batch.append(item)
+                if len(batch) >= _PUT_BATCH:
+                    cursor.putmulti(batch, append=append)
+                    batch = []
+            if batch:
+                cursor.putmulti(batch, append=append)
+            raw = txn.get(META_GENERATION, db=self.meta)
+            generation = (int(raw) if raw else 0) + 1
+            txn.put(META_GENERATION, str(generation).encode(), db=self.meta)
+            txn.put(META_ZONES, zones_to_json(zones), db=self.meta)
+            txn.put(META_PUBLISHED_AT, repr(time.time()).encode(), db=self.meta)
+        # committed and fsynced: now readers may learn that it moved
+        os.pwrite(self._generation_fd, generation.to_bytes(8, "little"), 0)
+        log.debug("published generation %d in %.3f s", generation, time.perf_counter() - started)
+        return generation
+
+    def set_status(self, status: dict[str, Any]) -> None:
+        """What `serve` says about itself (health, source, errors), for readers."""
+        with self.env.begin(write=True, db=self.meta) as txn:
+            txn.put(META_STATUS, json.dumps(status, separators=(",", ":")).encode())
+
+    def reader_check(self) -> int:
+        """Free the reader slots of dead processes (pdns SIGKILLs its coprocesses): a
+        stale slot would keep old pages from being reused."""
+        return self.env.reader_check()
+
+    def close(self) -> None:
+        try:
+            os.close(self._generation_fd)
+        finally:
+            self.env.close()
+
+
+def _drop_range(txn: lmdb.Transaction, db: Any, prefix: bytes) -> None:
+    cursor = txn.cursor(db=db)
+    if not cursor.set_range(prefix):
+        return
+    while bytes(cursor.key()).startswith(prefix):
+        if not cursor.delete():
+            break
+
+
+def _group_id(group: str) -> int:
+    try:
+        return int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise SharedSnapshotError(
+            f"group {group!r} does not exist (server.socket_group: the group pdns runs as)"
+        ) from None
+
+
+def _make_dir(path: Path, mode: int, gid: int | None) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    st = path.stat()
+    if not stat.S_ISDIR(st.st_mode):
+        raise SharedSnapshotError(f"{path} is not a directory")
+    if gid is not None and st.st_gid != gid:
+        os.chown(path, -1, gid)
+    if stat.S_IMODE(st.st_mode) != mode:
+        os.chmod(path, mode)
+
+
+def _own(path: Path, mode: int, gid: int | None) -> None:
+    if gid is not None:
+        os.chown(path, -1, gid)
+    os.chmod(path, mode)
+
+
+def _open_counter(path: Path, gid: int | None) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+    if os.fstat(fd).st_size < 8:
+        os.pwrite(fd, bytes(8), 0)
+    if gid is not None:
+        os.fchown(fd, -1, gid)
+    os.fchmod(fd, 0o640)
+    return fd
