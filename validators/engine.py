@@ -68,12 +68,22 @@ class Validator:
         self.policy = policy
         self._resolver = FqdnResolver(policy)
 
-    def validate(self, data: IpamData) -> Publication:
+    def validate(self, data: IpamData, whole: bool = True) -> Publication:
+        """``validate(data, policy)``. ``whole=False``: ``data`` is a part of the rows
+        (an incremental refresh's groups), so the names remembered for the whole set
+        are kept as they are."""
         with gc_paused():
             self._resolver.prefill(data.columns.hostnames)
             publication = _validate(data, self.policy, self._resolver)
-            self._resolver.end_pass(data.columns.hostnames)
+            if whole:
+                self._resolver.end_pass(data.columns.hostnames)
         return publication
+
+    def fqdn(self, hostname: str | None) -> str | None:
+        """The FQDN a row with this hostname would be published under, or None when
+        the name cannot be published (rules 1-4)."""
+        resolved = self._resolver.resolve(hostname)
+        return resolved if isinstance(resolved, str) else None
 
 
 @contextmanager

@@ -18,7 +18,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from remote_backend.build.merge import merge_columns, rows_held, same_input
+from remote_backend.build.merge import differing_rows, merge_columns, rows_held, same_input
 from remote_backend.config import Config
 from remote_backend.ipam import IpamReader, make_engine
 from remote_backend.ipam.changes import KnownIds, ReadMark
@@ -47,6 +47,21 @@ class Draft:
     snapshot: Snapshot
     seconds: float
     full: bool = True  # False: only the rows that changed since the last build were read
+
+
+@dataclass(frozen=True, slots=True)
+class RowDelta:
+    """What an incremental read found: the rows before and after, and which rows differ."""
+
+    old: IpamData
+    new: IpamData
+    changed: frozenset[int]  # ids of rows that are new or whose values differ
+    deleted: frozenset[int]
+    tables_changed: bool  # subnets, sections or tags differ (then every row may move)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.changed or self.deleted or self.tables_changed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +145,59 @@ class SnapshotBuilder:
             seconds,
         )
         return Draft(data, self.config.policy, publication, snapshot, seconds, not incremental)
+
+    @property
+    def data(self) -> IpamData | None:
+        """The rows of the last read."""
+        return self._data
+
+    def read_all(self) -> IpamData:
+        """Every row, in one consistent read (kept for the next ``read_delta``)."""
+        previous = self._data
+        self._data = self._mark = None
+        # rows equal to the last read's come back as its objects: no second copy
+        data, self._mark = self.reader.read_marked(
+            previous.columns if previous is not None else None
+        )
+        self._data = data
+        return data
+
+    def read_delta(self) -> RowDelta | None:
+        """The rows that changed since the last read, patched into the rows held; None
+        when there is nothing to start from or reading everything is cheaper."""
+        previous, mark = self._data, self._mark
+        if previous is None or mark is None:
+            return None
+        columns = previous.columns
+        changes = self.reader.read_changes(mark, KnownIds(columns.ids))
+        if changes is None:
+            return None
+        self._mark = changes.mark
+        tables_changed = (changes.subnets, changes.sections, changes.tags) != (
+            previous.subnets,
+            previous.sections,
+            previous.tags,
+        )
+        changed = frozenset(differing_rows(columns, changes.rows))
+        deleted = frozenset(changes.deleted)
+        if not (changed or deleted or tables_changed):
+            return RowDelta(previous, previous, changed, deleted, False)
+        merged = merge_columns(columns, changes.rows, changes.deleted)
+        new = IpamData.from_columns(merged, changes.subnets, changes.sections, changes.tags)
+        self._data = new
+        return RowDelta(previous, new, changed, deleted, tables_changed)
+
+    def draft_of(self, data: IpamData) -> Draft:
+        """The chain from rows already read up to a snapshot without serials."""
+        started = time.perf_counter()
+        with gc_paused():
+            publication = self.validator.validate(data)
+            contents = compute_zone_contents(publication, self.config.zones)
+            self._generation += 1
+            snapshot = assemble(contents, None, self.config.zones, generation=self._generation)
+            del contents
+        seconds = time.perf_counter() - started
+        return Draft(data, self.config.policy, publication, snapshot, seconds, True)
 
     def _read_changes(self) -> IpamData | None:
         """The last build's rows with what changed since patched in; None when there is

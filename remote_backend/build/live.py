@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Callable
 
 from remote_backend.build.builder import SnapshotBuilder
+from remote_backend.build.incremental import IncrementalPublisher
+from remote_backend.build.merge import same_input
 from remote_backend.build.publisher import Published, Publisher
 from remote_backend.errors import PphookError, SharedSnapshotError, StateStoreError
 from remote_backend.ipam import ChangeToken
@@ -51,6 +53,9 @@ class LiveSnapshot:
         self.builder = builder
         self.shared = shared
         self.publisher = Publisher(shared, builder.store, builder.config.zones)
+        self.incremental = IncrementalPublisher(
+            shared, builder.store, builder.config.zones, builder.validator
+        )
         self.on_change = on_change
         server = builder.config.server
         self.breaker = CircuitBreaker(server.breaker_failures, server.breaker_cooldown)
@@ -76,7 +81,8 @@ class LiveSnapshot:
     # -- building ----------------------------------------------------------------
 
     def refresh(self, force: bool = False) -> bool:
-        """Rebuild when the database changed; True when a new generation was published."""
+        """Publish what changed in the database; True when a new generation changed
+        what is served."""
         reader = self.builder.reader
         token = reader.change_token()
         full_due = (
@@ -86,31 +92,48 @@ class LiveSnapshot:
         if not (force or full_due or not fresh or token != self._token or token.settle):
             self.last_success = time.time()
             return False
-        full = force or full_due or not fresh
-        draft = self.builder.draft(full=full, always=not self._in_sync)
-        self.refreshes += 1
-        self._last_full = time.monotonic() if full else self._last_full
-        self._token = token
-        self.last_success = time.time()
-        self.last_error = None
-        if draft is None:  # nothing changed since the publication
-            self.source = "database"
-            return False
-        self.last_build_seconds = draft.seconds
-        self.rejections = dict(
-            Counter(f.code.value for f in draft.publication.findings if f.is_problem)
-        )
-        self._in_sync = False
-        published = self.publisher.publish(draft.snapshot)
-        del draft
+        full = force or full_due or not fresh or not self.incremental.ready
+        published: Published | None = None
+        data = None
+        if not full:
+            delta = self.builder.read_delta()
+            if delta is not None and delta.empty:
+                self._done(token, full=False)
+                return False
+            if delta is not None:
+                self._in_sync = False
+                published = self.incremental.apply(delta)
+                if published is None:  # the small tables changed: rebuild everything
+                    data = delta.new
+                else:
+                    self.last_build_seconds = published.seconds
+                    self.rejections = self.incremental.rejections()
+        if published is None:
+            previous = self.builder.data
+            if data is None:
+                data = self.builder.read_all()
+            unchanged = previous is not None and same_input(previous, data)
+            if unchanged and self._in_sync and self.source == "database":
+                self._done(token, full=True)
+                return False
+            self._in_sync = False
+            draft = self.builder.draft_of(data)
+            self.last_build_seconds = draft.seconds
+            self.rejections = dict(
+                Counter(f.code.value for f in draft.publication.findings if f.is_problem)
+            )
+            published = self.publisher.publish(draft.snapshot)
+            self.incremental.reset(data, draft.snapshot, draft.publication, published)
+            del draft
+            full = True
         self._in_sync = True
+        self._done(token, full=full)
         first = self.zones is None
-        moved = bool(published.changed_names) or self.source != "database"
         self.zones = published.zones
         self.generation = published.generation
         self.published_at = time.time()
         self.source = "database"
-        self._trim_due = True
+        self._trim_due = full
         if first:
             # Millions of long-lived objects (the rows): keep the cyclic collector from
             # rescanning them after every build (they are still freed by refcounting).
@@ -123,7 +146,15 @@ class LiveSnapshot:
                 self.on_change(published)
             except Exception:  # a purge failing must not stop refreshing
                 log.exception("change hook failed")
-        return moved
+        return True
+
+    def _done(self, token: ChangeToken, *, full: bool) -> None:
+        self.refreshes += 1
+        if full:
+            self._last_full = time.monotonic()
+        self._token = token
+        self.last_success = time.time()
+        self.last_error = None
 
     def load_persisted(self) -> bool:
         """Serve the last publication found in the shared snapshot (start-up with the

@@ -94,3 +94,25 @@ def list_records(value: bytes, owner_json: bytes) -> list[bytes]:
         cut = record.rindex(b',"domain_id":')
         out.append(record[:cut].replace(PLACEHOLDER, owner_json) + b"}")
     return out
+
+
+def with_first(value: bytes, fragment: str) -> bytes:
+    """``value`` with one more record in front (an apex's SOA)."""
+    body = value[len(_HEAD) : -len(_TAIL)]
+    head = fragment.encode()
+    return _HEAD + (head + b"," + body if body else head) + _TAIL
+
+
+def without_first(value: bytes) -> bytes:
+    """``value`` without its first record (an apex without its SOA)."""
+    records = _records(value)
+    return _HEAD + b",".join(records[1:]) + _TAIL
+
+
+def record_count(value: bytes) -> int:
+    """Records a value serves (an ENT placeholder serves none)."""
+    return value.count(_TYPE_START) - value.count(b'{"qtype":"ENT"')
+
+
+def is_ent(value: bytes) -> bool:
+    return value.startswith(_HEAD + b'{"qtype":"ENT"')

@@ -1,0 +1,216 @@
+"""Which rows decide each other: the groups a changed row touches.
+
+A row's verdict depends on its own fields and on the rows it is compared with: those
+with the same FQDN (duplicate hostnames), the same address (who holds the PTR), the
+same MAC (duplicate MACs). So does every record it contributes to. ``GroupIndex``
+keeps those groups; ``dns_component`` follows them from the rows that changed to every
+row whose verdict or records may have moved (a name's rows, their addresses' rows,
+those rows' names, and so on), usually a handful. Validating just those rows gives
+exactly their verdicts in a full pass (docs/architecture.md, "Incremental refresh"),
+which is what makes a change cost what the change touches, not what phpIPAM holds.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import NamedTuple
+
+from validators.address import InvalidAddress, address_value, subnet_family
+from validators.engine import Validator
+from validators.mac import normalise_mac
+from validators.model import AddressColumns, IpamData, SubnetRow, ip_addr_text
+
+V6 = 1 << 128  # added to an IPv6 address value: one key space for both families
+
+Group = int | list[int]  # one row id, or several (ascending)
+
+
+class RowKeys(NamedTuple):
+    """The group keys of one row (None: the row is in no group of that kind)."""
+
+    fqdn: str | None
+    ip: int | None  # address value, plus V6 for IPv6
+    mac: str | None  # normalised MAC
+
+
+def ip_key(ip_addr: str | int | None, parent: SubnetRow | None) -> int | None:
+    """The address key of a row, the family decided as the validators decide it."""
+    try:
+        family, value = address_value(ip_addr_text(ip_addr), subnet_family(parent))
+    except InvalidAddress:
+        return None
+    return value if family == 4 else value | V6
+
+
+class GroupIndex:
+    """Row ids by FQDN, by address and by MAC, kept in step with the rows held."""
+
+    __slots__ = ("by_fqdn", "by_ip", "by_mac", "subnets", "validator")
+
+    def __init__(self, validator: Validator, subnets: Mapping[int, SubnetRow]) -> None:
+        self.validator = validator
+        self.subnets = subnets
+        self.by_fqdn: dict[str, Group] = {}
+        self.by_ip: dict[int, Group] = {}
+        self.by_mac: dict[str, Group] = {}
+
+    @classmethod
+    def build(cls, data: IpamData, validator: Validator) -> GroupIndex:
+        index = cls(validator, data.subnets)
+        columns = data.columns
+        fqdn = validator.fqdn
+        subnets = data.subnets
+        for row_id, subnet_id, ip, hostname, mac in zip(
+            columns.ids,
+            columns.subnet_ids,
+            columns.ip_addrs,
+            columns.hostnames,
+            columns.macs,
+            strict=True,
+        ):
+            parent = subnets.get(subnet_id) if subnet_id is not None else None
+            index.add(row_id, RowKeys(fqdn(hostname), ip_key(ip, parent), normalise_mac(mac)))
+        return index
+
+    def keys(
+        self,
+        subnet_id: int | None,
+        ip: str | int | None,
+        hostname: str | None,
+        mac: str | None,
+    ) -> RowKeys:
+        parent = self.subnets.get(subnet_id) if subnet_id is not None else None
+        return RowKeys(self.validator.fqdn(hostname), ip_key(ip, parent), normalise_mac(mac))
+
+    def add(self, row_id: int, keys: RowKeys) -> None:
+        for table, key in ((self.by_fqdn, keys.fqdn), (self.by_ip, keys.ip), (self.by_mac, keys.mac)):
+            if key is not None:
+                _insert(table, key, row_id)  # type: ignore[arg-type]
+
+    def remove(self, row_id: int, keys: RowKeys) -> None:
+        for table, key in ((self.by_fqdn, keys.fqdn), (self.by_ip, keys.ip), (self.by_mac, keys.mac)):
+            if key is not None:
+                _delete(table, key, row_id)  # type: ignore[arg-type]
+
+    def dns_component(
+        self,
+        fqdns: Iterable[str],
+        ips: Iterable[int],
+        keys_of: Callable[[int], RowKeys],
+    ) -> tuple[set[int], set[str], set[int]]:
+        """Every row linked to these names and addresses through shared names and
+        addresses, and every name and address met on the way: (row ids, FQDNs, IP
+        keys). ``keys_of`` gives a held row's keys."""
+        rows: set[int] = set()
+        seen_fqdns: set[str] = set()
+        seen_ips: set[int] = set()
+        todo_fqdns = [f for f in fqdns if f is not None]
+        todo_ips = [i for i in ips if i is not None]
+        while todo_fqdns or todo_ips:
+            new_rows: list[int] = []
+            for name in todo_fqdns:
+                if name not in seen_fqdns:
+                    seen_fqdns.add(name)
+                    new_rows += _ids(self.by_fqdn.get(name))
+            for key in todo_ips:
+                if key not in seen_ips:
+                    seen_ips.add(key)
+                    new_rows += _ids(self.by_ip.get(key))
+            todo_fqdns, todo_ips = [], []
+            for row_id in new_rows:
+                if row_id in rows:
+                    continue
+                rows.add(row_id)
+                keys = keys_of(row_id)
+                if keys.fqdn is not None and keys.fqdn not in seen_fqdns:
+                    todo_fqdns.append(keys.fqdn)
+                if keys.ip is not None and keys.ip not in seen_ips:
+                    todo_ips.append(keys.ip)
+        return rows, seen_fqdns, seen_ips
+
+    def mac_groups(self, macs: Iterable[str | None]) -> set[int]:
+        """Every row sharing one of these MACs."""
+        rows: set[int] = set()
+        for mac in macs:
+            if mac is not None:
+                rows.update(_ids(self.by_mac.get(mac)))
+        return rows
+
+
+def _ids(group: Group | None) -> list[int]:
+    if group is None:
+        return []
+    return group if isinstance(group, list) else [group]
+
+
+def _insert(table: dict[object, Group], key: object, row_id: int) -> None:
+    group = table.get(key)
+    if group is None:
+        table[key] = row_id
+    elif isinstance(group, list):
+        pos = bisect_left(group, row_id)
+        if pos == len(group) or group[pos] != row_id:
+            group.insert(pos, row_id)
+    elif group != row_id:
+        table[key] = sorted((group, row_id))
+
+
+def _delete(table: dict[object, Group], key: object, row_id: int) -> None:
+    group = table.get(key)
+    if group is None:
+        return
+    if isinstance(group, list):
+        if row_id in group:
+            group.remove(row_id)
+        if len(group) == 1:
+            table[key] = group[0]
+        elif not group:
+            del table[key]
+    elif group == row_id:
+        del table[key]
+
+
+def subset(data: IpamData, ids: Iterable[int]) -> IpamData:
+    """``data`` restricted to the rows with these ids (the small tables as they are)."""
+    columns = data.columns
+    held = columns.ids
+    positions = sorted(p for p in (_position(held, i) for i in set(ids)) if p is not None)
+    names = AddressColumns.__slots__
+    picked = [[getattr(columns, n)[p] for p in positions] for n in _COLUMN_ORDER]
+    assert set(names) == set(_COLUMN_ORDER)
+    return IpamData.from_columns(
+        AddressColumns(*picked), data.subnets, data.sections, data.tags
+    )
+
+
+_COLUMN_ORDER = (
+    "ids",
+    "subnet_ids",
+    "ip_addrs",
+    "hostnames",
+    "macs",
+    "states",
+    "ptr_ignores",
+    "edit_dates",
+)
+
+
+def _position(ids: Sequence[int], row_id: int) -> int | None:
+    pos = bisect_left(ids, row_id)
+    return pos if pos < len(ids) and ids[pos] == row_id else None
+
+
+def row_values(
+    columns: AddressColumns, row_id: int
+) -> tuple[int | None, str | int | None, str | None, str | None] | None:
+    """(subnet id, ip_addr, hostname, mac) of a held row, or None."""
+    pos = _position(columns.ids, row_id)
+    if pos is None:
+        return None
+    return (
+        columns.subnet_ids[pos],
+        columns.ip_addrs[pos],
+        columns.hostnames[pos],
+        columns.macs[pos],
+    )
