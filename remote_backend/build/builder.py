@@ -120,9 +120,7 @@ class SnapshotBuilder:
                 data, self._mark = self.reader.read_marked(
                     previous.columns if previous is not None else None
                 )
-            unchanged = previous is not None and (
-                data is previous or same_input(previous, data)
-            )
+            unchanged = previous is not None and (data is previous or same_input(previous, data))
             self._data = data
             del previous  # the last rows' lists go before anything new is built
             if unchanged and not always:

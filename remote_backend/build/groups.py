@@ -84,12 +84,20 @@ class GroupIndex:
         return RowKeys(self.validator.fqdn(hostname), ip_key(ip, parent), normalise_mac(mac))
 
     def add(self, row_id: int, keys: RowKeys) -> None:
-        for table, key in ((self.by_fqdn, keys.fqdn), (self.by_ip, keys.ip), (self.by_mac, keys.mac)):
+        for table, key in (
+            (self.by_fqdn, keys.fqdn),
+            (self.by_ip, keys.ip),
+            (self.by_mac, keys.mac),
+        ):
             if key is not None:
                 _insert(table, key, row_id)  # type: ignore[arg-type]
 
     def remove(self, row_id: int, keys: RowKeys) -> None:
-        for table, key in ((self.by_fqdn, keys.fqdn), (self.by_ip, keys.ip), (self.by_mac, keys.mac)):
+        for table, key in (
+            (self.by_fqdn, keys.fqdn),
+            (self.by_ip, keys.ip),
+            (self.by_mac, keys.mac),
+        ):
             if key is not None:
                 _delete(table, key, row_id)  # type: ignore[arg-type]
 
@@ -179,9 +187,7 @@ def subset(data: IpamData, ids: Iterable[int]) -> IpamData:
     names = AddressColumns.__slots__
     picked = [[getattr(columns, n)[p] for p in positions] for n in _COLUMN_ORDER]
     assert set(names) == set(_COLUMN_ORDER)
-    return IpamData.from_columns(
-        AddressColumns(*picked), data.subnets, data.sections, data.tags
-    )
+    return IpamData.from_columns(AddressColumns(*picked), data.subnets, data.sections, data.tags)
 
 
 _COLUMN_ORDER = (

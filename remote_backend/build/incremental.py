@@ -80,7 +80,9 @@ class IncrementalPublisher:
     def ready(self) -> bool:
         return self.index is not None
 
-    def reset(self, data: IpamData, draft: Snapshot, publication: Publication, published: Published) -> None:
+    def reset(
+        self, data: IpamData, draft: Snapshot, publication: Publication, published: Published
+    ) -> None:
         """Take the state of a full publication (``Publisher.publish`` of ``draft``)."""
         self.index = GroupIndex.build(data, self.validator)
         self.zones = {z.name: z for z in published.zones}
@@ -125,19 +127,20 @@ class IncrementalPublisher:
             return index.keys(*values)
 
         rows, names, addresses = index.dns_component(fqdns, ips, keys_of)
+        rows |= delta.changed  # a row in no group (no valid name nor address) still has a verdict
         mac_rows = index.mac_groups(macs)
         publication = self.validator.validate(subset(delta.new, rows), whole=False)
         mac_publication = self.validator.validate(subset(delta.new, mac_rows), whole=False)
         part = assemble(compute_zone_contents(publication, self.settings), None, self.settings)
         owners = set(names) | {reverse_name(_address(k)) for k in addresses}
         published = self._publish(part, owners)
-        for row_id in touched | rows | mac_rows:
-            self.problems.pop(row_id, None)
+        # each side gives again the codes it decides, and only those
+        self._forget_problems(rows | delta.deleted, keep=lambda c: c in _MAC_CODES)
+        self._forget_problems(mac_rows | touched, keep=lambda c: c not in _MAC_CODES)
         self._note_problems(publication, rows, keep=lambda c: c not in _MAC_CODES)
         self._note_problems(mac_publication, mac_rows, keep=lambda c: c in _MAC_CODES)
         log.info(
-            "%d changed rows: %d rows and %d MAC rows validated again, %d names checked, "
-            "%.3f s",
+            "%d changed rows: %d rows and %d MAC rows validated again, %d names checked, %.3f s",
             len(touched),
             len(rows),
             len(mac_rows),
@@ -145,6 +148,19 @@ class IncrementalPublisher:
             time.perf_counter() - started,
         )
         return published
+
+    def _forget_problems(
+        self, rows: set[int] | frozenset[int], keep: Callable[[Code], bool]
+    ) -> None:
+        for row_id in rows:
+            codes = self.problems.get(row_id)
+            if codes is None:
+                continue
+            kept = tuple(c for c in codes if keep(c))
+            if kept:
+                self.problems[row_id] = kept
+            else:
+                del self.problems[row_id]
 
     def _note_problems(
         self, publication: Publication, rows: set[int], keep: Callable[[Code], bool]
@@ -228,9 +244,11 @@ class IncrementalPublisher:
                 deletes.append(key)
             else:
                 puts.append((key, value))
-        serials = self.store.serials_for(
-            {z: self.fingerprints[z].hex() for z in sorted(moved_zones)}
-        ) if moved_zones else {}
+        serials = (
+            self.store.serials_for({z: self.fingerprints[z].hex() for z in sorted(moved_zones)})
+            if moved_zones
+            else {}
+        )
         new_zones = dict(self.zones)
         for zone in moved_zones:
             meta = self.zones[zone]
@@ -243,7 +261,10 @@ class IncrementalPublisher:
                 assert stored_apex is not None
                 apex_plain = without_first(stored_apex)
             puts.append(
-                (apex_key, with_first(apex_plain, record_fragment("SOA", soa, self.settings.ttl, meta.id)))
+                (
+                    apex_key,
+                    with_first(apex_plain, record_fragment("SOA", soa, self.settings.ttl, meta.id)),
+                )
             )
             changed_names.add(zone)
             new_zones[zone] = ZoneMeta(
@@ -255,14 +276,14 @@ class IncrementalPublisher:
                 meta.record_count + counts.get(zone, 0),
             )
         metas = tuple(sorted(new_zones.values(), key=lambda z: z.id))
-        generation = self.shared.publish(metas, sorted(puts), deletes) if (puts or deletes) else (
-            self.shared.generation()
+        generation = (
+            self.shared.publish(metas, sorted(puts), deletes)
+            if (puts or deletes)
+            else (self.shared.generation())
         )
         previous_zones = self.zones
         self.zones = new_zones
-        moved = frozenset(
-            z for z in new_zones if previous_zones[z].serial != new_zones[z].serial
-        )
+        moved = frozenset(z for z in new_zones if previous_zones[z].serial != new_zones[z].serial)
         return Published(
             generation,
             metas,

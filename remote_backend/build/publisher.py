@@ -59,8 +59,9 @@ class Publisher:
         stored = {z.id: z for z in self.shared.stored_zones() or ()}
         # zones whose id now means another zone (the config changed): rebuilt whole
         renamed = [
-            zid for zid, z in stored.items() if draft.zone_by_id.get(zid, None) is None
-            or draft.zone_by_id[zid].name != z.name
+            zid
+            for zid, z in stored.items()
+            if draft.zone_by_id.get(zid, None) is None or draft.zone_by_id[zid].name != z.name
         ]
         items: dict[str, list[tuple[bytes, bytes]]] = {}
         prints: dict[str, str] = {}
@@ -87,9 +88,7 @@ class Publisher:
                 for key, value in new:
                     puts.append((key, value))
                 continue
-            old = (
-                iter(()) if zone.id in renamed else self.shared.zone_items(zone.id)
-            )
+            old = iter(()) if zone.id in renamed else self.shared.zone_items(zone.id)
             for key, value, action in _merge(old, new):
                 changed.add(key_name(key))
                 if action == "delete":
