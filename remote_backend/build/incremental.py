@@ -21,10 +21,10 @@ changes (tests/remote_backend/build/test_incremental_equivalence.py).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections import Counter
-import ipaddress
 from collections.abc import Callable, Iterable
 
 from remote_backend.build.builder import RowDelta
@@ -42,7 +42,7 @@ from remote_backend.shared.layout import ZoneMeta, name_key
 from remote_backend.shared.writer import SharedSnapshot
 from remote_backend.snapshot import Snapshot, assemble, compute_zone_contents
 from remote_backend.snapshot.assemble import soa_content
-from remote_backend.snapshot.fingerprint import Fingerprint, item_hash
+from remote_backend.snapshot.fingerprint import Fingerprint
 from remote_backend.state import StateStore
 from remote_backend.zones import ZoneSettings, reverse_name
 from validators.codes import Code

@@ -29,9 +29,11 @@ def differing_rows(held: AddressColumns, read: AddressColumns) -> list[int]:
     found = []
     for k, row_id in enumerate(read.ids):
         pos = bisect_left(ids, row_id)
-        if pos == len(ids) or ids[pos] != row_id:
-            found.append(row_id)
-        elif any(mine[pos] != theirs[k] for mine, theirs in columns):
+        if (
+            pos == len(ids)
+            or ids[pos] != row_id
+            or any(mine[pos] != theirs[k] for mine, theirs in columns)
+        ):
             found.append(row_id)
     return found
 

@@ -265,9 +265,7 @@ def test_hostile_text_reads_the_same_in_chunks_and_row_by_row(
     assert by_id[last] == "\ufffd"
 
 
-def test_a_refresh_that_finds_no_change_builds_nothing(
-    builders: Any, phpipam: PhpipamData
-) -> None:
+def test_a_refresh_that_finds_no_change_builds_nothing(builders: Any, phpipam: PhpipamData) -> None:
     incremental, _ = builders
     subnet = subnet_of(phpipam, "10.78.0.0/24")
     row = phpipam.add_address("10.78.0.1", subnet, hostname="fresh.example.com")

@@ -12,9 +12,9 @@ import pytest
 from infra.mariadb import MariaDBServer
 from infra.phpipam_data import PhpipamData
 
-from remote_backend.config import parse_config
 from remote_backend.build.builder import open_builder
 from remote_backend.build.live import LiveSnapshot
+from remote_backend.config import parse_config
 from remote_backend.shared.reader import SharedReader
 from remote_backend.shared.writer import SharedSnapshot
 

@@ -1,0 +1,367 @@
+"""Static records: what operators keep beside IPAM hosts, in BIND master-file syntax.
+
+``zones.static_dir/<zone>.zone`` adds any record type dnspython parses (MX, TXT, SRV,
+CAA, CNAME, NS below the apex, A, AAAA, PTR, SSHFP, TLSA, DS...) to a served zone. The
+origin is the zone, relative names are allowed, ``$TTL`` is honoured and the default
+TTL is ``zones.ttl``. The rules, each refused with the file, the line and what to do:
+
+- pphook owns the SOA: an SOA in a file is an error (the SOA is built from [zones]);
+- every name must be the zone or below it;
+- a name with a CNAME holds nothing else, and the apex never holds a CNAME (RFC 1034
+  3.6.2); the records of one RRset share one TTL (RFC 2181 5.2);
+- NS records at the apex are added to the zone's NS set (``zones.nameservers``); NS
+  records below the apex make a zone cut (a delegation): at the cut only NS and DS,
+  below it only A/AAAA glue, and no cut below another.
+
+A zone whose name holds '/' (an RFC 2317 child zone such as ``64/26.2.0.192.in-addr.arpa``)
+is read from a file whose name has '-' instead ('64-26.2.0.192.in-addr.arpa.zone').
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dns.exception
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.tokenizer
+import dns.zonefile
+
+from remote_backend.errors import PphookError
+
+log = logging.getLogger("pphook.static")
+
+SUFFIX = ".zone"
+MAX_FILE_BYTES = 16 << 20  # a static file is hand-written: anything bigger is a mistake
+_GLUE = frozenset({"A", "AAAA"})
+_AT_CUT = frozenset({"NS", "DS"})
+_CNAME_NEUTRAL = frozenset({"RRSIG", "NSEC", "NSEC3", "KEY"})
+_LOCATION = re.compile(r"^(?P<file>.*):(?P<line>\d+): (?P<what>.*)$", re.S)
+
+
+class StaticFileError(PphookError):
+    """A static zone file that cannot be served (the message names file and line)."""
+
+    def __init__(self, path: str, line: int | None, message: str) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class StaticRecord:
+    owner: str  # lowercase, no trailing dot
+    rtype: str
+    ttl: int
+    content: str  # presentation format as pdns prints it (names without trailing dot)
+
+
+@dataclass(frozen=True, slots=True)
+class StaticZone:
+    """What one static file adds to its zone."""
+
+    zone: str
+    records: tuple[StaticRecord, ...]  # sorted; apex NS excluded (see apex_ns)
+    apex_ns: tuple[str, ...] = ()  # name servers named at the apex
+    cuts: tuple[str, ...] = ()  # names with NS below the apex: delegations
+    path: str = ""
+
+    @property
+    def owners(self) -> frozenset[str]:
+        return frozenset(r.owner for r in self.records)
+
+    @property
+    def cname_owners(self) -> frozenset[str]:
+        return frozenset(r.owner for r in self.records if r.rtype == "CNAME")
+
+
+@dataclass(frozen=True, slots=True)
+class StaticData:
+    """Every static zone, plus the problems of files that could not be (re)read."""
+
+    zones: Mapping[str, StaticZone] = field(default_factory=dict)
+    errors: Mapping[str, str] = field(default_factory=dict)  # zone or file -> problem
+
+    def get(self, zone: str) -> StaticZone | None:
+        return self.zones.get(zone)
+
+
+def file_name(zone: str) -> str:
+    """The file that holds ``zone``'s static records."""
+    return zone.replace("/", "-") + SUFFIX
+
+
+def load_static_zone(path: Path, zone: str, default_ttl: int) -> StaticZone:
+    """Parse and check one file (raises StaticFileError)."""
+    text = _read(path)
+    origin = dns.name.from_text(zone)
+    collector = _Collector(origin)
+    tokenizer = dns.tokenizer.Tokenizer(text, str(path))
+    reader = _LineReader(
+        tokenizer,
+        dns.rdataclass.IN,
+        collector,  # type: ignore[arg-type]  # what Reader writes into, duck-typed
+        allow_include=False,
+        allow_directives={"$ORIGIN", "$TTL", "$GENERATE"},
+        default_ttl=default_ttl,
+    )
+    try:
+        reader.read()
+    except dns.exception.SyntaxError as exc:
+        raise _located(str(path), exc, collector.line if reader.in_record else None) from None
+    except dns.exception.DNSException as exc:
+        raise StaticFileError(str(path), collector.line or None, str(exc)) from None
+    return _checked(str(path), zone, origin, collector.records)
+
+
+def _read(path: Path) -> str:
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise StaticFileError(str(path), None, "not a regular file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise StaticFileError(
+                str(path), None, f"{st.st_size} bytes: larger than {MAX_FILE_BYTES}"
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise StaticFileError(str(path), None, f"cannot read it: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise StaticFileError(str(path), line, "not UTF-8 text") from None
+
+
+def _located(path: str, exc: Exception, line: int | None) -> StaticFileError:
+    text = str(exc)
+    match = _LOCATION.match(text)
+    if match is not None:
+        text = match.group("what")
+        line = line or int(match.group("line"))
+    return StaticFileError(path, line, text or "syntax error")
+
+
+class _Collector:
+    """What ``dns.zonefile.Reader`` writes into: each record and the line it began on.
+
+    A zone object would apply dnspython's own CNAME rules (silently dropping data) and
+    forget lines; the checks here want every record as written.
+    """
+
+    def __init__(self, origin: dns.name.Name) -> None:
+        self.manager = self
+        self._origin = origin
+        self.line = 0
+        self.records: list[tuple[dns.name.Name, int, dns.rdata.Rdata, int]] = []
+
+    def origin_information(self) -> tuple[dns.name.Name, bool, dns.name.Name]:
+        return self._origin, False, self._origin
+
+    def check_put_rdataset(self, check: Any) -> None:
+        return None
+
+    def _set_origin(self, origin: dns.name.Name) -> None:
+        return None
+
+    def add(self, name: dns.name.Name, ttl: int, rdata: dns.rdata.Rdata) -> None:
+        self.records.append((name, ttl, rdata, self.line))
+
+
+class _LineReader(dns.zonefile.Reader):
+    """Notes the line each record starts on (errors then point at it, not past it)."""
+
+    in_record = False
+
+    def _rr_line(self) -> None:
+        self.txn.line = self.tok.line_number  # type: ignore[attr-defined]
+        self.in_record = True
+        super()._rr_line()
+        self.in_record = False
+
+    def _generate_line(self) -> None:
+        self.txn.line = self.tok.line_number  # type: ignore[attr-defined]
+        self.in_record = True
+        super()._generate_line()  # type: ignore[no-untyped-call]
+        self.in_record = False
+
+
+def content_text(rdata: dns.rdata.Rdata) -> str:
+    """Presentation format as pdns prints it: names relative to the root, that is
+    without their trailing dot (the root itself stays '.')."""
+    relative = rdata.to_text(origin=dns.name.root, relativize=True)
+    if "@" in relative.split():  # the root name: '@' would mean nothing to pdns
+        return rdata.to_text()
+    return relative
+
+
+def owner_text(name: dns.name.Name) -> str:
+    return name.to_text(omit_final_dot=True).lower()
+
+
+def _checked(
+    path: str,
+    zone: str,
+    origin: dns.name.Name,
+    raw: list[tuple[dns.name.Name, int, dns.rdata.Rdata, int]],
+) -> StaticZone:
+    by_set: dict[
+        tuple[str, str], list[tuple[int, str, int]]
+    ] = {}  # (owner, type) -> (ttl, content, line)
+    for name, ttl, rdata, line in raw:
+        if not name.is_subdomain(origin):
+            raise StaticFileError(path, line, f"{name} is not in zone {zone}")
+        rtype = dns.rdatatype.to_text(rdata.rdtype)
+        if rtype == "SOA":
+            raise StaticFileError(
+                path, line, "an SOA record: pphook builds the SOA from [zones]; remove it"
+            )
+        if rdata.rdclass != dns.rdataclass.IN:
+            raise StaticFileError(path, line, "only class IN is served")
+        owner = owner_text(name)
+        if not owner.isascii() or '"' in owner or "\t" in owner:
+            raise StaticFileError(path, line, f"owner name {owner!r} cannot be served")
+        entries = by_set.setdefault((owner, rtype), [])
+        content = content_text(rdata)
+        if any(c == content for _, c, _ in entries):
+            continue  # the same record twice
+        entries.append((ttl, content, line))
+    types_at: dict[str, set[str]] = {}
+    for owner, rtype in by_set:
+        types_at.setdefault(owner, set()).add(rtype)
+    for (owner, rtype), entries in by_set.items():
+        ttls = {ttl for ttl, _, _ in entries}
+        if len(ttls) > 1:
+            raise StaticFileError(
+                path,
+                entries[-1][2],
+                f"the {rtype} records of {owner} have different TTLs "
+                f"({', '.join(map(str, sorted(ttls)))}): one RRset has one TTL (RFC 2181)",
+            )
+        if rtype == "CNAME":
+            line = entries[0][2]
+            if owner == zone:
+                raise StaticFileError(path, line, f"a CNAME at the zone apex {zone} (RFC 1034)")
+            if len(entries) > 1:
+                raise StaticFileError(path, entries[1][2], f"{owner} has several CNAMEs")
+            others = types_at[owner] - {"CNAME"} - _CNAME_NEUTRAL
+            if others:
+                raise StaticFileError(
+                    path,
+                    line,
+                    f"{owner} has a CNAME and other data ({', '.join(sorted(others))}): "
+                    "a name holds a CNAME or other data, never both (RFC 1034 3.6.2)",
+                )
+    cuts = sorted(o for (o, t) in by_set if t == "NS" and o != zone)
+    for (owner, rtype), entries in sorted(by_set.items()):
+        line = entries[0][2]
+        above = [c for c in cuts if owner != c and owner.endswith("." + c)]
+        nested = [c for c in cuts if c != owner and owner in cuts and owner.endswith("." + c)]
+        if nested:
+            raise StaticFileError(path, line, f"delegation {owner} is below delegation {nested[0]}")
+        if above and rtype not in _GLUE:
+            raise StaticFileError(
+                path,
+                line,
+                f"{owner} {rtype} is below the delegation {above[0]}: only A/AAAA glue "
+                "may sit below a zone cut",
+            )
+        if owner in cuts and rtype not in _AT_CUT and rtype not in _GLUE:
+            raise StaticFileError(
+                path, line, f"{owner} is a delegation: it holds only NS and DS, not {rtype}"
+            )
+    records: list[StaticRecord] = []
+    apex_ns: list[str] = []
+    for (owner, rtype), entries in sorted(by_set.items()):
+        for ttl, content, _ in entries:
+            if owner == zone and rtype == "NS":
+                apex_ns.append(content.rstrip(".").lower())
+                continue
+            records.append(StaticRecord(owner, rtype, ttl, content))
+    return StaticZone(zone, tuple(records), tuple(apex_ns), tuple(cuts), path)
+
+
+def scan(
+    directory: str | None, zones: Iterable[str]
+) -> dict[str, tuple[Path, tuple[int, int, int]]]:
+    """Static files present, by zone, with what tells a changed file (mtime, size,
+    inode); raises StaticFileError for a file of a zone that is not served."""
+    if directory is None:
+        return {}
+    by_file = {file_name(z): z for z in zones}
+    found: dict[str, FileState] = {}
+    try:
+        entries = list(os.scandir(directory))
+    except OSError as exc:
+        raise StaticFileError(directory, None, f"cannot list it: {exc.strerror}") from None
+    for entry in sorted(entries, key=lambda e: e.name):
+        if not entry.name.endswith(SUFFIX) or entry.name.startswith("."):
+            continue
+        zone = by_file.get(entry.name)
+        if zone is None:
+            raise StaticFileError(
+                entry.path,
+                None,
+                f"no served zone is called {entry.name[: -len(SUFFIX)]!r}: add it to "
+                "zones.forward or zones.reverse, or remove the file",
+            )
+        st = entry.stat()
+        found[zone] = (Path(entry.path), (st.st_mtime_ns, st.st_size, st.st_ino))
+    return found
+
+
+class StaticSource:
+    """The static zones of ``zones.static_dir``, re-read when a file changes.
+
+    A file that does not parse keeps its zone at the last good content (and says why
+    in ``errors``); a zone whose file disappears loses its static records.
+    """
+
+    def __init__(self, directory: str | None, zones: Iterable[str], default_ttl: int) -> None:
+        self.directory = directory
+        self.zones = tuple(zones)
+        self.default_ttl = default_ttl
+        self._seen: dict[str, FileState] = {}
+        self.data = StaticData()
+
+    def refresh(self) -> bool:
+        """Re-read what changed; True when the static content changed."""
+        if self.directory is None:
+            return False
+        errors: dict[str, str] = {}
+        try:
+            found = scan(self.directory, self.zones)
+        except StaticFileError as exc:
+            errors[exc.path] = str(exc)
+            found = {z: v for z, v in self._seen.items()}  # keep what we had
+        zones = dict(self.data.zones)
+        changed = False
+        for zone in set(self._seen) | set(found):
+            now = found.get(zone)
+            if now is None:
+                changed |= zones.pop(zone, None) is not None
+                continue
+            if self._seen.get(zone) == now and zone not in self.data.errors:
+                continue
+            try:
+                parsed = load_static_zone(now[0], zone, self.default_ttl)
+            except StaticFileError as exc:
+                errors[zone] = str(exc)
+                log.error("%s (serving the last good content of %s)", exc, zone)
+                continue
+            if zones.get(zone) != parsed:
+                zones[zone] = parsed
+                changed = True
+        self._seen = found
+        self.data = StaticData(zones, errors)
+        return changed
