@@ -45,6 +45,7 @@ MAX_FILE_BYTES = 16 << 20  # a static file is hand-written: anything bigger is a
 _GLUE = frozenset({"A", "AAAA"})
 _AT_CUT = frozenset({"NS", "DS"})
 _CNAME_NEUTRAL = frozenset({"RRSIG", "NSEC", "NSEC3", "KEY"})
+FileState = tuple[Path, tuple[int, int, int]]  # a static file, and (mtime, size, inode)
 _LOCATION = re.compile(r"^(?P<file>.*):(?P<line>\d+): (?P<what>.*)$", re.S)
 
 
