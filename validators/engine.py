@@ -2,9 +2,10 @@
 
 The rules run in the order of docs/publication-rules.md: per row, the first rule a row
 fails gives its finding (section filter: out of scope, then no hostname, hostname
-syntax, single-label qualification, zone, address, state filter); then, among the rows still standing,
-hostname duplicates and PTR conflicts; MACs are checked on their own and never affect
-DNS. Rows are handled in id order, so the result does not depend on the input order."""
+syntax, single-label qualification, zone, address, state filter); then, among the rows
+still standing, hostname duplicates and PTR conflicts; MACs are checked on their own
+and never affect DNS. Rows are handled in id order, so the result does not depend on
+the input order."""
 
 from __future__ import annotations
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from html import escape
 import sqlite3
 from dataclasses import dataclass
 from email.message import EmailMessage
+from html import escape
 from pathlib import Path
 from typing import Any
 

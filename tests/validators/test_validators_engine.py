@@ -309,7 +309,6 @@ class TestSectionFilter:
         assert records(pub) == {("a.example.com", "10.0.0.2", 2)}
         assert codes(pub, 2) == []
 
-
     @pytest.mark.parametrize(
         ("hostname", "address"),
         [
