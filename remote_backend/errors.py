@@ -27,6 +27,10 @@ class IpamError(PphookError):
     """The phpIPAM database cannot be read (down, wrong credentials, missing table)."""
 
 
+class IpamUrlError(PphookError):
+    """A phpIPAM database URL given on the command line cannot be used (`pphook init`)."""
+
+
 class StateStoreError(PphookError):
     """The state store (serials, notified serials, reports) cannot be read or written."""
 

@@ -10,7 +10,8 @@ from remote_backend.build.builder import Build
 from remote_backend.ipam.people import ChangeInfo
 from remote_backend.records import record_type
 from remote_backend.zones import reverse_name
-from validators import InvalidAddress, normalise_hostname, parse_address, subnet_family
+from validators import InvalidAddress, normalise_hostname, parse_address
+from validators.address import subnet_network
 from validators.fqdn import comparison_name
 from validators.model import AddressRow, IPAddress, Policy, PtrRecord, SubnetRow
 
@@ -157,14 +158,7 @@ def _describe_row(
 def _subnet_text(subnet: SubnetRow) -> str:
     if subnet.is_folder:
         return f"folder id {subnet.id}"
-    family = subnet_family(subnet)
-    try:
-        value, mask = int(subnet.subnet or ""), int(subnet.mask or "")
-        net: ipaddress.IPv4Network | ipaddress.IPv6Network
-        if family == 6:
-            net = ipaddress.IPv6Network((value, mask), strict=False)
-        else:
-            net = ipaddress.IPv4Network((value, mask), strict=False)
-    except ValueError:
+    net = subnet_network(subnet)
+    if net is None:
         return f"subnet id {subnet.id} (unparsable: {subnet.subnet!r}/{subnet.mask!r})"
     return f"subnet {net} (id {subnet.id})"
