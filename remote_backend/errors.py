@@ -39,6 +39,11 @@ class ZoneNotServedError(PphookError):
     """A zone named on the command line is not one pphook serves."""
 
 
+class TransferError(PphookError):
+    """A zone transfer from another DNS server failed (`pphook compare`): refused,
+    timed out, or the server does not serve the zone."""
+
+
 class SocketSetupError(PphookError):
     """The unix socket for PowerDNS cannot be created (bad path, group, permissions)."""
 

@@ -32,7 +32,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 # verbs whose output is their report: progress lines only with --verbose
-_ONE_SHOT = frozenset({"check", "explain", "export", "report", "audit"})
+_ONE_SHOT = frozenset({"check", "explain", "export", "compare", "report", "audit"})
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,29 @@ def _explain(config: Config, args: argparse.Namespace) -> int:
     from remote_backend.cli.inspect import explain_verb
 
     return explain_verb(config, args.target)
+
+
+def _compare(config: Config, args: argparse.Namespace) -> int:
+    from remote_backend.cli.compare import compare_verb
+
+    return compare_verb(config, args.zone, args.server, args.timeout)
+
+
+def _compare_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("zone", metavar="ZONE")
+    p.add_argument(
+        "--server",
+        metavar="HOST[:PORT]",
+        required=True,
+        help="the DNS server serving ZONE today (it must allow AXFR to this host)",
+    )
+    p.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=10.0,
+        help="seconds to wait for each answer of the transfer (default 10)",
+    )
 
 
 def _export(config: Config, args: argparse.Namespace) -> int:
@@ -156,6 +179,12 @@ CORE_VERBS: tuple[CoreVerb, ...] = (
         "a served zone as a BIND master file (= AXFR)",
         _export,
         lambda p: p.add_argument("zone", metavar="ZONE"),
+    ),
+    CoreVerb(
+        "compare",
+        "a zone as another DNS server serves it (AXFR) against pphook; exit 0 if equal",
+        _compare,
+        _compare_arguments,
     ),
 )
 
