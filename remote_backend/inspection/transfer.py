@@ -68,22 +68,29 @@ def transfer_zone(server: Server, zone: str, timeout: float) -> dns.zone.Zone:
     result = dns.zone.Zone(dns.name.from_text(zone), relativize=False)
     what = f"AXFR of {zone} from {server.label}"
     try:
-        dns.query.inbound_xfr(
-            where, result, port=server.port, timeout=timeout, lifetime=timeout * 10
-        )
+        # connect within the timeout (dnspython would wait as long as the whole
+        # transfer may take), then no limit on the transfer as long as each answer
+        # message comes within the timeout: a big zone may take minutes
+        socket.create_connection((where, server.port), timeout=timeout).close()
+        dns.query.inbound_xfr(where, result, port=server.port, timeout=timeout)
     except dns.xfr.TransferError as exc:
         rcode = dns.rcode.to_text(exc.rcode)
         raise TransferError(
             f"{what} failed: {rcode}. The server must serve {zone} and allow transfers "
             "to this host (BIND: allow-transfer; PowerDNS: allow-axfr-ips)"
         ) from exc
-    except dns.exception.Timeout as exc:
+    except (dns.exception.Timeout, TimeoutError) as exc:
         raise TransferError(f"{what}: no answer within {timeout:g} s") from exc
     except ConnectionRefusedError as exc:
         raise TransferError(
             f"{what}: connection refused on TCP port {server.port} (no DNS server there?)"
         ) from exc
-    except (OSError, EOFError) as exc:
+    except EOFError as exc:
+        raise TransferError(
+            f"{what}: the server closed the connection without answering (does it allow "
+            "transfers to this host?)"
+        ) from exc
+    except OSError as exc:
         raise TransferError(f"{what} failed: {exc or type(exc).__name__}") from exc
     except dns.exception.DNSException as exc:
         raise TransferError(f"{what} failed: {exc}") from exc
