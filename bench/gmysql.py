@@ -12,20 +12,10 @@ import json
 import time
 from pathlib import Path
 
+from infra import gmysql as infra_gmysql
 from infra.mariadb import MariaDBServer
 
-SCHEMA_CANDIDATES = (
-    Path("/usr/share/pdns-backend-mysql/schema/schema.mysql.sql"),
-    Path("/usr/share/doc/pdns-backend-mysql/schema.mysql.sql"),
-)
 DATABASE = "pdns"
-
-
-def schema_path() -> Path:
-    for path in SCHEMA_CANDIDATES:
-        if path.exists():
-            return path
-    raise FileNotFoundError("gmysql schema not found: apt-get install pdns-backend-mysql")
 
 
 def _ents(owners: set[str], apex: str) -> set[str]:
@@ -60,13 +50,10 @@ def load(db: MariaDBServer, dump: Path, workdir: Path) -> dict[str, float]:
                 out.write(f"{ids[zone]}\t{ent}\t\\N\t\\N\t{ttl}\t0\t0\t\\N\t1\n")
                 rows += 1
 
-    db.create_database(DATABASE)
+    infra_gmysql.create_schema(db, DATABASE)
     conn = db.connect_admin(database=DATABASE, local_infile=True)
     try:
         with conn.cursor() as cur:
-            for statement in schema_path().read_text().split(";"):
-                if statement.strip():
-                    cur.execute(statement)
             cur.executemany(
                 "INSERT INTO domains (id, name, type) VALUES (%s, %s, 'NATIVE')",
                 sorted((zone_id, name) for name, zone_id in ids.items()),
@@ -86,12 +73,4 @@ def load(db: MariaDBServer, dump: Path, workdir: Path) -> dict[str, float]:
 
 def settings(db: MariaDBServer) -> dict[str, str | int]:
     """pdns.conf lines for gmysql (``launch=gmysql`` replaces ``launch=remote``)."""
-    return {
-        "launch": "gmysql",
-        "gmysql-host": "127.0.0.1",
-        "gmysql-port": db.port,
-        "gmysql-user": "pphook_admin",
-        "gmysql-password": db.admin_password,
-        "gmysql-dbname": DATABASE,
-        "gmysql-dnssec": "no",
-    }
+    return infra_gmysql.settings(db, DATABASE)

@@ -147,11 +147,20 @@ def secondary_view(facts: SecondaryFacts) -> SecondaryView:
     )
 
 
-def address_link(base: str | None, row: RowFacts) -> str | None:
-    """phpIPAM's address page: {base}/subnets/{section}/{subnet}/address-details/{id}/."""
+def address_link(base: str | None, row: RowFacts, pretty: bool = False) -> str | None:
+    """phpIPAM's address page, in the form its ``settings.prettyLinks`` says:
+    ``{base}/subnets/{section}/{subnet}/address-details/{id}/`` (Yes) or
+    ``{base}/index.php?page=subnets&section=..&subnetId=..&sPage=address-details&ipaddrid=..``
+    (No, phpIPAM's default)."""
     if not base or not row.exists or row.section_id is None or row.subnet_id is None:
         return None
-    return f"{base.rstrip('/')}/subnets/{row.section_id}/{row.subnet_id}/address-details/{row.id}/"
+    root = base.rstrip("/")
+    if pretty:
+        return f"{root}/subnets/{row.section_id}/{row.subnet_id}/address-details/{row.id}/"
+    return (
+        f"{root}/index.php?page=subnets&section={row.section_id}&subnetId={row.subnet_id}"
+        f"&sPage=address-details&ipaddrid={row.id}"
+    )
 
 
 class Composer:
@@ -162,7 +171,9 @@ class Composer:
 
     # -- views -------------------------------------------------------------------------
 
-    def row_view(self, row: RowFacts, changes: Mapping[int, ChangeInfo]) -> RowView:
+    def row_view(
+        self, row: RowFacts, changes: Mapping[int, ChangeInfo], pretty_links: bool = False
+    ) -> RowView:
         change = changes.get(row.id)
         return RowView(
             id=row.id,
@@ -174,7 +185,7 @@ class Composer:
             state=row.state,
             role=row.role,
             exists=row.exists,
-            link=address_link(self.settings.phpipam_url, row),
+            link=address_link(self.settings.phpipam_url, row, pretty_links),
             changed_by=_shown(change.user) if change else None,
             changed_by_email=_shown(change.email) if change else None,
             changed_at=(
@@ -184,7 +195,11 @@ class Composer:
         )
 
     def view(
-        self, p: Problem, changes: Mapping[int, ChangeInfo], stored: StoredProblem | None = None
+        self,
+        p: Problem,
+        changes: Mapping[int, ChangeInfo],
+        stored: StoredProblem | None = None,
+        pretty_links: bool = False,
     ) -> ProblemView:
         return ProblemView(
             key=p.key,
@@ -193,7 +208,7 @@ class Composer:
             kind=p.kind,
             reason=p.reason,
             dns=p.dns,
-            rows=tuple(self.row_view(r, changes) for r in p.rows),
+            rows=tuple(self.row_view(r, changes, pretty_links) for r in p.rows),
             more_related=p.more_related,
             detected_at=when(stored.detected_at) if stored else None,
             resolved_at=when(stored.resolved_at) if stored else None,
@@ -212,8 +227,12 @@ class Composer:
         audit_head: tuple[int, str] | None,
         now: float,
         limit: int | None,
+        pretty_links: bool = False,
     ) -> list[Outgoing]:
-        """The messages of this pass, at most ``limit`` (None: no limit)."""
+        """The messages of this pass, at most ``limit`` (None: no limit).
+
+        ``pretty_links``: phpIPAM's ``settings.prettyLinks`` is "Yes" (the form of the
+        links to its address pages)."""
         common = {
             "node": self.node,
             "generated_at": when(now),
@@ -222,9 +241,10 @@ class Composer:
             if audit_head is None
             else {"seq": audit_head[0], "hash": audit_head[1]},
         }
+        args = (to_mail, resolved, changes, recipients, common, now, limit, pretty_links)
         if self.settings.per_problem_mails:
-            return self._singles(to_mail, resolved, changes, recipients, common, now, limit)
-        return self._digests(to_mail, resolved, changes, recipients, common, now, limit)
+            return self._singles(*args)
+        return self._digests(*args)
 
     def _digests(
         self,
@@ -235,6 +255,7 @@ class Composer:
         common: Mapping[str, Any],
         now: float,
         limit: int | None,
+        pretty: bool,
     ) -> list[Outgoing]:
         items: list[Problem | StoredProblem] = [*to_mail, *resolved]
         chunks = [
@@ -244,8 +265,8 @@ class Composer:
         for index, chunk in enumerate(chunks[:limit] if limit is not None else chunks):
             new = [p for p in chunk if isinstance(p, Problem)]
             fixed = [s for s in chunk if isinstance(s, StoredProblem)]
-            new_views = [self.view(p, changes) for p in new]
-            fixed_views = [self.view(s.problem, changes, s) for s in fixed]
+            new_views = [self.view(p, changes, None, pretty) for p in new]
+            fixed_views = [self.view(s.problem, changes, s, pretty) for s in fixed]
             shown = sum(len(c) for c in chunks[: index + 1])
             context = {
                 **common,
@@ -278,19 +299,21 @@ class Composer:
         common: Mapping[str, Any],
         now: float,
         limit: int | None,
+        pretty: bool,
     ) -> list[Outgoing]:
         out: list[Outgoing] = []
         for p in to_mail:
             if limit is not None and len(out) >= limit:
                 return out
-            text, html = self.renderer.pair("problem", {**common, "problem": self.view(p, changes)})
+            view = self.view(p, changes, None, pretty)
+            text, html = self.renderer.pair("problem", {**common, "problem": view})
             subject = _single_subject(p, resolved=False)
             message = self.message(subject, text, html, recipients, now)
             out.append(Outgoing("problem", message, (p,), (), tuple(recipients)))
         for s in resolved:
             if limit is not None and len(out) >= limit:
                 return out
-            view = self.view(s.problem, changes, s)
+            view = self.view(s.problem, changes, s, pretty)
             text, html = self.renderer.pair("resolved", {**common, "problem": view})
             subject = _single_subject(s.problem, resolved=True)
             message = self.message(subject, text, html, recipients, now)

@@ -16,14 +16,13 @@ their own (``Code.SECONDARY_BEHIND``, which the validators never give), no rows,
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from notifier.canonical import canonical_json, sha256_hex
 from validators import InvalidAddress, normalise_hostname, normalise_mac, parse_address
-from validators.address import parse_decimal, subnet_family
+from validators.address import subnet_network
 from validators.codes import Code
 from validators.fqdn import comparison_name
 from validators.model import AddressRow, Finding, IpamData, Policy, Publication, SubnetRow
@@ -283,21 +282,8 @@ def _subnet_label(subnet: SubnetRow | None, subnet_id: int | None) -> str | None
     described = f" ({printable(subnet.description, 60)})" if subnet.description else ""
     if subnet.is_folder:
         return f"folder{described}"
-    network = _network(subnet)
+    network = subnet_network(subnet)
     return f"{network or f'subnet #{subnet.id}'}{described}"
-
-
-def _network(subnet: SubnetRow) -> str | None:
-    value, mask = parse_decimal(subnet.subnet), parse_decimal(subnet.mask)
-    if value is None or mask is None:
-        return None
-    family = subnet_family(subnet)
-    try:
-        if family == 6:
-            return str(ipaddress.IPv6Network((value, mask), strict=False))
-        return str(ipaddress.IPv4Network((value, mask), strict=False))
-    except ValueError:
-        return None
 
 
 def _problem(finding: Finding, view: _RowView) -> Problem:

@@ -34,6 +34,7 @@ from remote_backend.config import Config, read_secret, secret_file_warnings
 from remote_backend.errors import IpamError, PphookError
 from remote_backend.ipam import IpamReader, make_engine
 from remote_backend.ipam.people import change_authors, mail_notify_admins
+from remote_backend.ipam.site import pretty_links
 from remote_backend.secondaries.soa import query_soa
 from validators import validate
 
@@ -171,6 +172,7 @@ class Notifier:
             audit_head=self.store.audit_head(),
             now=now,
             limit=limit,
+            pretty_links=self.settings.phpipam_url is not None and pretty_links(self.reader),
         )
         held = (
             len(changes.to_mail)

@@ -27,12 +27,21 @@ class IpamError(PphookError):
     """The phpIPAM database cannot be read (down, wrong credentials, missing table)."""
 
 
+class IpamUrlError(PphookError):
+    """A phpIPAM database URL given on the command line cannot be used (`pphook init`)."""
+
+
 class StateStoreError(PphookError):
     """The state store (serials, notified serials, reports) cannot be read or written."""
 
 
 class ZoneNotServedError(PphookError):
     """A zone named on the command line is not one pphook serves."""
+
+
+class TransferError(PphookError):
+    """A zone transfer from another DNS server failed (`pphook compare`): refused,
+    timed out, or the server does not serve the zone."""
 
 
 class SocketSetupError(PphookError):

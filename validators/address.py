@@ -89,6 +89,25 @@ def make_address(family: Family, value: int) -> IPAddress:
     return ipaddress.IPv6Address(value)
 
 
+def subnet_network(
+    subnet: SubnetRow | None,
+) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """The network a phpIPAM subnet row stands for (host bits ignored, as phpIPAM shows
+    it), or None for a folder, a missing row or values that are no network."""
+    family = subnet_family(subnet)
+    if subnet is None or family is None:
+        return None
+    value, mask = parse_decimal(subnet.subnet), parse_decimal(subnet.mask)
+    if value is None or mask is None:
+        return None
+    try:
+        if family == 6:
+            return ipaddress.IPv6Network((value, mask), strict=False)
+        return ipaddress.IPv4Network((value, mask), strict=False)
+    except ValueError:
+        return None
+
+
 def parse_address(ip_addr: str | None, parent: SubnetRow | None = None) -> IPAddress:
     """The address a phpIPAM row means; raises InvalidAddress with the reason."""
     return make_address(*address_value(ip_addr, subnet_family(parent)))

@@ -1,10 +1,11 @@
 """``validate``: every phpIPAM row in, what DNS publishes and why the rest is not, out.
 
 The rules run in the order of docs/publication-rules.md: per row, the first rule a row
-fails gives its finding (no hostname, hostname syntax, single-label qualification,
-zone, address, state filter, section filter); then, among the rows still standing,
-hostname duplicates and PTR conflicts; MACs are checked on their own and never affect
-DNS. Rows are handled in id order, so the result does not depend on the input order."""
+fails gives its finding (section filter: out of scope, then no hostname, hostname
+syntax, single-label qualification, zone, address, state filter); then, among the rows
+still standing, hostname duplicates and PTR conflicts; MACs are checked on their own
+and never affect DNS. Rows are handled in id order, so the result does not depend on
+the input order."""
 
 from __future__ import annotations
 
@@ -143,7 +144,8 @@ def _decide_rows(
     row_filter = RowFilter(data, policy)
     ptr_gate = PtrGate(data, policy)
     filtering = row_filter.filters
-    filter_rejection = row_filter.rejection
+    out_of_scope = row_filter.out_of_scope
+    state_rejection = row_filter.state_rejection
     gate_ptrs = ptr_gate.requires_flag
     ptr_blocks = ptr_gate.blocks
     cache = resolver.cache
@@ -180,7 +182,13 @@ def _decide_rows(
         strict=True,
     ):
         if filtering:
-            filtered = filter_rejection(state, subnet_id)
+            # rule 0: a row outside policy.sections is not pphook's business: no other
+            # rule looks at it (no problem is reported about it, its MAC is not compared)
+            filtered = out_of_scope(subnet_id)
+            if filtered is not None:
+                report(new_finding(filtered.code, row_id, filtered.reason))
+                continue
+            filtered = state_rejection(state)
             if mac is not None and filtered is None:
                 add_mac_row((row_id, subnet_id, hostname, mac))  # rule 9, whatever the name
         else:

@@ -22,7 +22,15 @@ def _name_key(name: str) -> str:
 
 
 class RowFilter:
-    """The state filter, then the section filter; both empty means every row passes."""
+    """The section filter (scope) and the state filter; both empty: every row passes.
+
+    The section filter says which rows are pphook's business at all: a row outside
+    ``policy.sections`` is neither published nor checked (no problem is reported
+    about another section's data), so the engine applies it before any other rule.
+    The state filter is a publication decision about rows in scope: it applies after
+    the hostname, zone and address checks, so a bad name on a Reserved or Offline row
+    is still reported (docs/publication-rules.md says why).
+    """
 
     __slots__ = ("_by_state", "_by_subnet", "_data", "_policy", "_section_ok", "_states")
 
@@ -40,24 +48,28 @@ class RowFilter:
         """False when every row passes (no state and no section filter)."""
         return self._states is not None or self._section_ok is not None
 
-    def rejection(self, state: int | None, subnet_id: int | None) -> Rejection | None:
-        """Why the policy does not publish a row with this state in this subnet, or
-        None when it passes both filters."""
-        states = self._states
-        if states is not None and state not in states:
-            rejection = self._by_state.get(state)
-            if rejection is None:
-                rejection = Rejection(Code.STATE_FILTERED, self._state_reason(state))
-                self._by_state[state] = rejection
-            return rejection
+    def out_of_scope(self, subnet_id: int | None) -> Rejection | None:
+        """Why a row in this subnet is outside ``policy.sections``, or None when it is in
+        scope (always, without a section filter)."""
         section_ok = self._section_ok
-        if section_ok is not None and not section_ok.get(subnet_id, False):
-            rejection = self._by_subnet.get(subnet_id)
-            if rejection is None:
-                rejection = Rejection(Code.SECTION_FILTERED, self._section_reason(subnet_id))
-                self._by_subnet[subnet_id] = rejection
-            return rejection
-        return None
+        if section_ok is None or section_ok.get(subnet_id, False):
+            return None
+        rejection = self._by_subnet.get(subnet_id)
+        if rejection is None:
+            rejection = Rejection(Code.SECTION_FILTERED, self._section_reason(subnet_id))
+            self._by_subnet[subnet_id] = rejection
+        return rejection
+
+    def state_rejection(self, state: int | None) -> Rejection | None:
+        """Why the policy does not publish a row with this state, or None when it does."""
+        states = self._states
+        if states is None or state in states:
+            return None
+        rejection = self._by_state.get(state)
+        if rejection is None:
+            rejection = Rejection(Code.STATE_FILTERED, self._state_reason(state))
+            self._by_state[state] = rejection
+        return rejection
 
     def _state_reason(self, state: int | None) -> str:
         wanted = ", ".join(str(s) for s in self._policy.publish_states)

@@ -32,7 +32,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 # verbs whose output is their report: progress lines only with --verbose
-_ONE_SHOT = frozenset({"check", "explain", "export", "report", "audit"})
+_ONE_SHOT = frozenset({"check", "explain", "export", "compare", "report", "audit"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,19 @@ class CoreVerb:
 
     def run(self, config: Config, args: argparse.Namespace) -> int:
         return self.runner(config, args)
+
+
+@dataclass(frozen=True)
+class StandaloneVerb:
+    """A verb that reads no config file (`init` writes the first one)."""
+
+    name: str
+    help: str
+    runner: Callable[[argparse.Namespace], int]
+    arguments: Callable[[argparse.ArgumentParser], object] = lambda parser: None
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        self.arguments(parser)
 
 
 def _serve(config: Config, args: argparse.Namespace) -> int:
@@ -78,10 +91,59 @@ def _explain(config: Config, args: argparse.Namespace) -> int:
     return explain_verb(config, args.target)
 
 
+def _compare(config: Config, args: argparse.Namespace) -> int:
+    from remote_backend.cli.compare import compare_verb
+
+    return compare_verb(config, args.zone, args.server, args.timeout)
+
+
+def _compare_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("zone", metavar="ZONE")
+    p.add_argument(
+        "--server",
+        metavar="HOST[:PORT]",
+        required=True,
+        help="the DNS server serving ZONE today (it must allow AXFR to this host)",
+    )
+    p.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=10.0,
+        help="seconds to wait for each answer of the transfer (default 10)",
+    )
+
+
 def _export(config: Config, args: argparse.Namespace) -> int:
     from remote_backend.cli.inspect import export_verb
 
     return export_verb(config, args.zone)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from remote_backend.cli.init import init_verb
+
+    return init_verb(args)
+
+
+def _init_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--ipam-url",
+        metavar="URL",
+        help="SQLAlchemy URL of the phpIPAM database, e.g. "
+        "mysql+pymysql://pphook@127.0.0.1:3306/phpipam (default: $PPHOOK_IPAM_URL)",
+    )
+    p.add_argument(
+        "--password-file",
+        metavar="FILE",
+        help="file holding the database password (the config names the file as "
+        "ipam.password_file; the password itself is never printed)",
+    )
+    p.add_argument(
+        "--state-url",
+        metavar="URL",
+        help="state.url to write (default: sqlite:////var/lib/pphook/state.db)",
+    )
 
 
 def _pipe_arguments(p: argparse.ArgumentParser) -> None:
@@ -131,6 +193,22 @@ CORE_VERBS: tuple[CoreVerb, ...] = (
         _export,
         lambda p: p.add_argument("zone", metavar="ZONE"),
     ),
+    CoreVerb(
+        "compare",
+        "a zone as another DNS server serves it (AXFR) against pphook; exit 0 if equal",
+        _compare,
+        _compare_arguments,
+    ),
+)
+
+
+STANDALONE_VERBS: tuple[StandaloneVerb, ...] = (
+    StandaloneVerb(
+        "init",
+        "read phpIPAM and print a first, commented pphook.toml",
+        _init,
+        _init_arguments,
+    ),
 )
 
 
@@ -144,7 +222,7 @@ def _verbs() -> dict[str, CoreVerb]:
     return verbs
 
 
-def _parser(verbs: dict[str, CoreVerb]) -> argparse.ArgumentParser:
+def _parser(verbs: dict[str, CoreVerb | StandaloneVerb]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pphook",
         description="PowerDNS remote backend answering straight from the phpIPAM database.",
@@ -179,7 +257,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return relay(args.socket, RELAY_TIMEOUT, RELAY_LIST_TIMEOUT)
     verbs = _verbs()
-    args = _parser(verbs).parse_args(argv)
+    standalone = {v.name: v for v in STANDALONE_VERBS}
+    args = _parser({**verbs, **standalone}).parse_args(argv)
+    if args.verb in standalone:
+        setup_logging("INFO" if args.verbose else "WARNING")
+        try:
+            return standalone[args.verb].runner(args)
+        except PphookError as exc:
+            print(f"pphook: {exc}", file=sys.stderr)
+            return EXIT_ERROR
     verb = verbs[args.verb]
     from remote_backend.config import load_config
 

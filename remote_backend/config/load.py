@@ -28,7 +28,7 @@ from remote_backend.config.settings import (
 from remote_backend.config.toml import TomlReader, raise_collected
 from remote_backend.config.zones import parse_zones
 from remote_backend.errors import ConfigError
-from remote_backend.plugins import section_parsers
+from remote_backend.plugins import plugin_verbs, section_parsers
 
 DEFAULT_CONFIG_PATH = "/etc/pphook/pphook.toml"
 ENV_CONFIG = "PPHOOK_CONFIG"
@@ -151,5 +151,19 @@ def _extensions(
         if parser is None:
             r.errors.append((name, f"no installed package reads [{name}] (reinstall pphook)"))
             continue
+        before = len(r.errors)
         extensions[name] = parser(r, table)
+        if not wanted and len(r.errors) > before:
+            r.errors.append((name, _section_users(name)))
     return extensions
+
+
+def _section_users(name: str) -> str:
+    """Why `check` refuses a section no backend verb reads: the verbs that would."""
+    users = sorted(v.name for v in plugin_verbs() if name in v.sections)
+    verbs = " and ".join(f"`pphook {v}`" for v in users) or "another package's verbs"
+    return (
+        f"[{name}] is read by {verbs}, which would refuse it as it is; `check` checks "
+        f"every section present: fix the keys above, or remove [{name}] if you do not "
+        "run those verbs"
+    )

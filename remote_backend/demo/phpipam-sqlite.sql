@@ -186,6 +186,7 @@ CREATE TABLE settings (
   pingStatus TEXT NOT NULL DEFAULT '1800;3600',
   version TEXT DEFAULT NULL,
   dbversion INTEGER NOT NULL DEFAULT 0,
+  prettyLinks TEXT NOT NULL DEFAULT 'No' CHECK (prettyLinks IN ('Yes', 'No')),
   hiddenCustomFields TEXT DEFAULT NULL,
   editDate TEXT DEFAULT NULL
 );

@@ -10,12 +10,14 @@ from remote_backend.build.builder import Build
 from remote_backend.ipam.people import ChangeInfo
 from remote_backend.records import record_type
 from remote_backend.zones import reverse_name
-from validators import InvalidAddress, normalise_hostname, parse_address, subnet_family
+from validators import InvalidAddress, normalise_hostname, parse_address
+from validators.address import subnet_network
 from validators.fqdn import comparison_name
 from validators.model import AddressRow, IPAddress, Policy, PtrRecord, SubnetRow
 
 
-def _qualified(row: AddressRow, policy: Policy) -> str | None:
+def row_name(row: AddressRow, policy: Policy) -> str | None:
+    """The name a row asks for (normalised, a short name qualified), valid or not."""
     return comparison_name(row.hostname, policy.default_domain)
 
 
@@ -26,18 +28,24 @@ def _target(query: str) -> tuple[str | None, IPAddress | None]:
     except ValueError:
         pass
     if text.endswith((".in-addr.arpa", ".ip6.arpa", ".in-addr.arpa.", ".ip6.arpa.")):
-        address = _from_reverse(text.lower().rstrip("."))
+        address = address_of_reverse(text.lower().rstrip("."))
         if address is not None:
             return None, address
     return normalise_hostname(text), None
 
 
-def _from_reverse(name: str) -> IPAddress | None:
+def address_of_reverse(name: str) -> IPAddress | None:
+    """The address whose PTR owner is ``name`` (lowercase, no trailing dot), or None
+    when it is no full reverse name."""
+    if not name.endswith((".in-addr.arpa", ".ip6.arpa")):
+        return None
     try:
         if name.endswith(".in-addr.arpa"):
             octets = name[: -len(".in-addr.arpa")].split(".")
             return ipaddress.IPv4Address(".".join(reversed(octets)))
         nibbles = name[: -len(".ip6.arpa")].split(".")
+        if len(nibbles) != 32 or any(len(n) != 1 for n in nibbles):
+            return None
         return ipaddress.IPv6Address(int("".join(reversed(nibbles)), 16))
     except ValueError:
         return None
@@ -50,7 +58,7 @@ def explain(
     zone_changed_at: dict[str, float] | None = None,
 ) -> tuple[str, list[AddressRow]]:
     """The report text and the rows it is about (so callers can fetch their changelog)."""
-    data, publication, snapshot = build.data, build.publication, build.snapshot
+    data, snapshot = build.data, build.snapshot
     policy = build.policy
     name, address = _target(query)
     if name is None and address is None:
@@ -60,10 +68,10 @@ def explain(
     rows: list[AddressRow] = []
     for row in data.addresses:
         if address is not None:
-            parsed = _parse(row, subnets)
+            parsed = row_address(row, subnets)
             if parsed == address:
                 rows.append(row)
-        elif _qualified(row, policy) == name:
+        elif row_name(row, policy) == name:
             rows.append(row)
 
     out: list[str] = []
@@ -90,18 +98,64 @@ def explain(
             out.append("  DNS answers: NOERROR with no data (empty non-terminal)")
         else:
             out.append("  DNS answers: NXDOMAIN")
-    published = {(r.fqdn, r.address) for r in publication.records}
-    ptr_owner = {p.address: p for p in publication.ptrs}
     if not rows:
         out.append("No phpIPAM address row matches.")
     else:
         out.append(f"phpIPAM rows ({len(rows)}):")
-    for row in rows:
-        out.extend(_describe_row(build, row, published, ptr_owner, policy, changes or {}))
+        describer = RowDescriber(build, changes)
+        for row in rows:
+            out.extend(describer.lines(row))
     return "\n".join(out) + "\n", rows
 
 
-def _parse(row: AddressRow, subnets: Mapping[int, SubnetRow]) -> IPAddress | None:
+class RowIndex:
+    """The rows of a build by the name they ask for and by their address: what
+    `explain` matches a query on, for callers that look up many names (`compare`)."""
+
+    def __init__(self, build: Build) -> None:
+        self.by_name: dict[str, list[AddressRow]] = {}
+        self.by_address: dict[IPAddress, list[AddressRow]] = {}
+        subnets, policy = build.data.subnets, build.policy
+        for row in build.data.addresses:
+            name = row_name(row, policy)
+            if name is not None:
+                self.by_name.setdefault(name, []).append(row)
+            address = row_address(row, subnets)
+            if address is not None:
+                self.by_address.setdefault(address, []).append(row)
+
+    def rows(
+        self, names: Iterable[str] = (), addresses: Iterable[IPAddress] = ()
+    ) -> list[AddressRow]:
+        """The rows with any of these names or addresses, by id, each once."""
+        found: dict[int, AddressRow] = {}
+        for name in names:
+            found.update((r.id, r) for r in self.by_name.get(name, ()))
+        for address in addresses:
+            found.update((r.id, r) for r in self.by_address.get(address, ()))
+        return [found[i] for i in sorted(found)]
+
+
+class RowDescriber:
+    """What `explain` says about a phpIPAM row: the row, what it publishes, every
+    finding with its reason, its last change."""
+
+    def __init__(self, build: Build, changes: Mapping[int, ChangeInfo] | None = None) -> None:
+        self.build = build
+        self.changes = changes or {}
+        self.published = {(r.fqdn, r.address) for r in build.publication.records}
+        self.ptr_owner = {p.address: p for p in build.publication.ptrs}
+
+    def lines(self, row: AddressRow) -> list[str]:
+        return list(
+            _describe_row(
+                self.build, row, self.published, self.ptr_owner, self.build.policy, self.changes
+            )
+        )
+
+
+def row_address(row: AddressRow, subnets: Mapping[int, SubnetRow]) -> IPAddress | None:
+    """The address a row holds (family from its subnet), None when it is invalid."""
     parent = subnets.get(row.subnet_id) if row.subnet_id is not None else None
     try:
         return parse_address(row.ip_addr, parent)
@@ -123,20 +177,20 @@ def _describe_row(
     published: set[tuple[str, IPAddress]],
     ptr_owner: dict[IPAddress, PtrRecord],
     policy: Policy,
-    changes: dict[int, ChangeInfo],
+    changes: Mapping[int, ChangeInfo],
 ) -> Iterable[str]:
     data = build.data
     subnet = data.subnets.get(row.subnet_id) if row.subnet_id is not None else None
     section = data.sections.get(subnet.section_id) if subnet and subnet.section_id else None
     state = data.tags.get(row.state, str(row.state)) if row.state is not None else "NULL"
     where = f"subnet id {row.subnet_id}" if subnet is None else _subnet_text(subnet)
-    address = _parse(row, data.subnets)
+    address = row_address(row, data.subnets)
     yield (
         f"  row {row.id}: ip_addr {row.ip_addr!r} ({address or 'invalid'}), "
         f"hostname {row.hostname!r}, mac {row.mac!r}, state {state}, "
         f"{where}, section {section or '-'}" + (", PTRignore" if row.ptr_ignore else "")
     )
-    fqdn = _qualified(row, policy)
+    fqdn = row_name(row, policy)
     if address is not None and fqdn and (fqdn, address) in published:
         kind = "A" if address.version == 4 else "AAAA"
         yield f"    published: {kind} {fqdn} -> {address}"
@@ -157,14 +211,7 @@ def _describe_row(
 def _subnet_text(subnet: SubnetRow) -> str:
     if subnet.is_folder:
         return f"folder id {subnet.id}"
-    family = subnet_family(subnet)
-    try:
-        value, mask = int(subnet.subnet or ""), int(subnet.mask or "")
-        net: ipaddress.IPv4Network | ipaddress.IPv6Network
-        if family == 6:
-            net = ipaddress.IPv6Network((value, mask), strict=False)
-        else:
-            net = ipaddress.IPv4Network((value, mask), strict=False)
-    except ValueError:
+    net = subnet_network(subnet)
+    if net is None:
         return f"subnet id {subnet.id} (unparsable: {subnet.subnet!r}/{subnet.mask!r})"
     return f"subnet {net} (id {subnet.id})"

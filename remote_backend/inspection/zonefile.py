@@ -10,8 +10,8 @@ from remote_backend.records import record_type
 from remote_backend.snapshot import Snapshot, Zone
 
 
-def zone_to_text(snapshot: Snapshot, zone: Zone) -> str:
-    """The zone as master-file text (absolute names, canonical order, $ORIGIN line)."""
+def served_zone(snapshot: Snapshot, zone: Zone) -> dns.zone.Zone:
+    """The zone as dnspython holds it (absolute names): what AXFR sends, as data."""
     origin = dns.name.from_text(zone.name)
     result = dns.zone.Zone(origin, relativize=False)
     for owner, qtype, content in snapshot.zone_records(zone):
@@ -22,5 +22,10 @@ def zone_to_text(snapshot: Snapshot, zone: Zone) -> str:
         node = result.find_node(dns.name.from_text(owner), create=True)
         rdataset = node.find_rdataset(dns.rdataclass.IN, rdata.rdtype, create=True)
         rdataset.add(rdata, snapshot.ttl)
-    text = result.to_text(sorted=True, relativize=False, want_origin=True)
+    return result
+
+
+def zone_to_text(snapshot: Snapshot, zone: Zone) -> str:
+    """The zone as master-file text (absolute names, canonical order, $ORIGIN line)."""
+    text = served_zone(snapshot, zone).to_text(sorted=True, relativize=False, want_origin=True)
     return text if isinstance(text, str) else text.decode()

@@ -74,5 +74,13 @@ users = sa.Table(
     sa.Column("disabled", sa.String(3)),
 )
 
+# phpIPAM's own settings (one row); only what changes how pphook shows things
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("prettyLinks", sa.String(3)),  # "Yes" | "No" (default): the form of its URLs
+)
+
 # Tables whose changes can change what DNS serves.
 WATCHED_TABLES = ("ipaddresses", "subnets", "sections", "ipTags")

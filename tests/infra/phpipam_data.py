@@ -305,13 +305,15 @@ class PhpipamData:
     # -- whole database ---------------------------------------------------------
 
     def reset(self) -> None:
-        """Empty every data table; ipTags keeps its 4 defaults, settings its row.
+        """Empty every data table; ipTags keeps its 4 defaults, settings its row (with
+        phpIPAM's defaults for what tests change).
 
         TRUNCATE also resets AUTO_INCREMENT, so ids start at 1 in every test.
         """
         with self.conn.cursor() as cur:
             for table in DATA_TABLES:
                 cur.execute(f"TRUNCATE TABLE `{table}`")
+            cur.execute("UPDATE settings SET prettyLinks = 'No'")  # phpIPAM's default
             cur.execute("DELETE FROM ipTags WHERE id > 4")
             cur.execute("ALTER TABLE ipTags AUTO_INCREMENT = 5")
 

@@ -89,8 +89,16 @@ class SmtpServer:
             self.controller = None
 
 
-def make_config(tmp_path: Path, ipam_url: str, smtp_port: int, **notifier: Any) -> Config:
-    """A checked Config: zones example.com + 10/8 + 2001:db8::/32, SQLite state in tmp_path."""
+def make_config(
+    tmp_path: Path,
+    ipam_url: str,
+    smtp_port: int,
+    *,
+    policy: dict[str, Any] | None = None,
+    **notifier: Any,
+) -> Config:
+    """A checked Config: zones example.com + 10/8 + 2001:db8::/32, SQLite state in tmp_path;
+    ``policy``: the [policy] section."""
     settings: dict[str, Any] = {
         "smtp_host": "127.0.0.1",
         "smtp_port": smtp_port,
@@ -111,4 +119,6 @@ def make_config(tmp_path: Path, ipam_url: str, smtp_port: int, **notifier: Any) 
         },
         "notifier": settings,
     }
+    if policy is not None:
+        data["policy"] = policy
     return parse_config(str(tmp_path / "pphook.toml"), data, require=("notifier",), environ={})

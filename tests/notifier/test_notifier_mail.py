@@ -6,6 +6,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from email.message import EmailMessage
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,12 @@ from notifier.cli import run_audit, run_report
 from remote_backend.config import Config
 
 TO = ["dns-admins@example.com"]
-LINK = "https://ipam.example.com/subnets/{section}/{subnet}/address-details/{row}/"
+# phpIPAM's links: settings.prettyLinks = "No" (its default), and "Yes"
+LINK = (
+    "https://ipam.example.com/index.php?page=subnets&section={section}&subnetId={subnet}"
+    "&sPage=address-details&ipaddrid={row}"
+)
+PRETTY_LINK = "https://ipam.example.com/subnets/{section}/{subnet}/address-details/{row}/"
 
 
 @dataclass
@@ -37,10 +43,11 @@ class Seed:
     mac_b: int  # same MAC as mac_a, other host -> DUPLICATE_MAC
     bad_mac: int  # MAC 'zz:zz' -> MAC_INVALID
 
-    def link(self, row: int, *, other: bool = False) -> str:
+    def link(self, row: int, *, other: bool = False, pretty: bool = False) -> str:
+        form = PRETTY_LINK if pretty else LINK
         if other:
-            return LINK.format(section=self.other_section, subnet=self.other_subnet, row=row)
-        return LINK.format(section=self.section, subnet=self.subnet, row=row)
+            return form.format(section=self.other_section, subnet=self.other_subnet, row=row)
+        return form.format(section=self.section, subnet=self.subnet, row=row)
 
 
 def seed(db: PhpipamData) -> Seed:
@@ -154,7 +161,46 @@ def test_first_pass_mails_every_problem_once_with_rows_links_and_dns_effect(
     assert "no effect on DNS" in mac and "02-00-00-00-00-01" in mac
 
     for row in expected.values():
-        assert f'href="{s.link(row, other=row == s.dup_ip)}"' in html
+        assert f'href="{escape(s.link(row, other=row == s.dup_ip))}"' in html
+
+
+@pytest.mark.parametrize("pretty", [True, False])
+def test_links_take_the_form_phpipam_uses(
+    phpipam: PhpipamData, smtp: SmtpServer, cfg: Any, pretty: bool
+) -> None:
+    """Issue 13.5b: settings.prettyLinks decides the URL form of phpIPAM's pages."""
+    s = seed(phpipam)
+    phpipam.execute("UPDATE settings SET prettyLinks = %s", ("Yes" if pretty else "No",))
+    assert report(cfg()) == 0
+    mail = one_mail(smtp)
+    link, other = s.link(s.bad_name, pretty=pretty), s.link(s.ok, pretty=not pretty)
+    assert link in mail.text and other not in mail.text
+    assert f'href="{escape(link)}"' in mail.html
+    if not pretty:
+        assert "&amp;sPage=address-details&amp;ipaddrid=" in mail.html  # escaped in HTML
+
+
+def test_rows_outside_policy_sections_are_not_mailed(
+    phpipam: PhpipamData, smtp: SmtpServer, tmp_path: Path, mariadb: MariaDBServer
+) -> None:
+    """Issue 13.5c: with policy.sections = ["RealTest"], the other sections' rows are
+    not pphook's business: none of their problems is mailed (MACs included)."""
+    real = phpipam.add_section("RealTest")
+    real_net = phpipam.add_subnet("10.9.0.0/24", real)
+    mine = phpipam.add_address(
+        "10.9.0.1", real_net, hostname="host.elsewhere.org", mac="02:00:00:00:00:09"
+    )
+    s = seed(phpipam)  # sections Servers and Lab: seven problems, none of them in scope
+    shared = phpipam.add_address(
+        "10.1.2.30", s.subnet, hostname="twin.example.com", mac="02-00-00-00-00-09"
+    )
+    config = make_config(tmp_path, mariadb.url(), smtp.port, policy={"sections": ["RealTest"]})
+    assert report(config) == 0
+    mail = one_mail(smtp)
+    assert mail.subject == "[pphook] phpIPAM: 1 new DNS problem"
+    assert f"row {mine}\n" in section_of(mail.text, "Hostnames outside the served zones")
+    for row in (s.bad_name, s.outside, s.bad_ip, s.dup_host, s.dup_ip, s.mac_b, s.bad_mac, shared):
+        assert f"row {row}\n" not in mail.text
 
 
 def test_second_pass_mails_nothing_and_a_restart_does_not_either(

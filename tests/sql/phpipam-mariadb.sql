@@ -178,7 +178,8 @@ CREATE TABLE `users` (
   UNIQUE KEY `id_2` (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
--- Only the settings columns listed in the facts (§1.8); a real row has many more.
+-- Only the settings columns listed in the facts (§1.8), plus prettyLinks (the form of
+-- phpIPAM's own URLs, since 1.06; ENUM since 1.5.32); a real row has many more.
 CREATE TABLE `settings` (
   `id` int(11) NOT NULL AUTO_INCREMENT,
   `siteAdminName` varchar(64) DEFAULT NULL,
@@ -195,6 +196,7 @@ CREATE TABLE `settings` (
   `pingStatus` varchar(32) NOT NULL DEFAULT '1800;3600',
   `version` varchar(5) DEFAULT NULL,
   `dbversion` int(8) NOT NULL DEFAULT 0,
+  `prettyLinks` enum('Yes','No') NOT NULL DEFAULT 'No',
   `hiddenCustomFields` text DEFAULT NULL,
   `editDate` TIMESTAMP NULL ON UPDATE CURRENT_TIMESTAMP,
   PRIMARY KEY (`id`)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
@@ -307,6 +308,61 @@ class TestSectionFilter:
         )
         assert records(pub) == {("a.example.com", "10.0.0.2", 2)}
         assert codes(pub, 2) == []
+
+    @pytest.mark.parametrize(
+        ("hostname", "address"),
+        [
+            ("bad_name.example.com", "192.168.0.1"),  # would be HOSTNAME_INVALID
+            ("host.other.org", "192.168.0.2"),  # ZONE_NOT_FOUND
+            ("printer7", "192.168.0.3"),  # single label, ZONE_NOT_FOUND
+            ("a.example.com", "not an ip"),  # IP_INVALID
+            (None, "192.168.0.4"),  # NO_HOSTNAME
+        ],
+    )
+    def test_out_of_scope_rows_are_not_checked(self, hostname: str | None, address: str) -> None:
+        """Issue 13.5c: rows of other sections are not pphook's business: no problem
+        (nothing mailed), one note for `explain`."""
+        lab = AddressRow(1, LAB_V4.id, address if address[0] == "n" else ip(address), hostname)
+        pub = run(lab, sections=("Production",))
+        finding = only_finding(pub, 1)
+        assert finding.code is Code.SECTION_FILTERED and not finding.is_problem
+        assert not any(f.is_problem for f in pub.findings)
+
+    def test_out_of_scope_wins_over_the_state_filter(self) -> None:
+        pub = run(
+            row(1, "a.example.com", "192.168.0.1", subnet_id=LAB_V4.id, state=1),
+            sections=("Production",),
+            publish_states=("Used",),
+        )
+        assert codes(pub, 1) == [Code.SECTION_FILTERED]
+
+    def test_out_of_scope_macs_are_neither_compared_nor_checked(self) -> None:
+        rows = (
+            row(1, "a.example.com", "10.0.0.1", mac="aa:bb:cc:dd:ee:ff"),
+            row(2, "b.example.com", "192.168.0.2", subnet_id=LAB_V4.id, mac="AA-BB-CC-DD-EE-FF"),
+            row(3, "c.example.com", "192.168.0.3", subnet_id=LAB_V4.id, mac="garbage"),
+            row(4, "d.example.com", "10.0.0.4", subnet_id=999, mac="aa:bb:cc:dd:ee:ff"),
+        )
+        pub = run(*rows, sections=("Production",))
+        assert codes(pub, 1) == []
+        assert codes(pub, 2) == codes(pub, 3) == codes(pub, 4) == [Code.SECTION_FILTERED]
+        # the same rows in scope: the shared MAC and the bad one are problems
+        everything = run(*(replace(r, subnet_id=PROD_V4.id) for r in rows))
+        assert Code.DUPLICATE_MAC in codes(everything, 2)
+        assert codes(everything, 3) == [Code.MAC_INVALID]
+
+
+class TestStateFilterKeepsReporting:
+    """The state filter is not a scope: a row in scope with a filtered state is still
+    checked (docs/publication-rules.md, the note under "Order")."""
+
+    def test_bad_name_on_a_filtered_state_is_still_a_problem(self) -> None:
+        pub = run(row(1, "bad_name.example.com", state=3), publish_states=("Used",))
+        assert codes(pub, 1) == [Code.HOSTNAME_INVALID]
+
+    def test_name_outside_the_zones_on_a_filtered_state_is_still_a_problem(self) -> None:
+        pub = run(row(1, "host.other.org", state=1), publish_states=("Used",))
+        assert codes(pub, 1) == [Code.ZONE_NOT_FOUND]
 
 
 class TestDuplicateHostname:

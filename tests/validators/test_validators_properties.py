@@ -224,3 +224,23 @@ def test_never_raises_on_arbitrary_text(
     rows = (AddressRow(1, subnet_id, ip_addr, hostname, mac=mac),)
     pub = run(rows, policy)
     assert pub.records or pub.findings
+
+
+@settings(max_examples=300)
+@given(address_rows(), policies)
+def test_rows_outside_the_sections_change_nothing_and_are_not_reported(
+    rows: tuple[AddressRow, ...], policy: Policy
+) -> None:
+    """Issue 13.5c: a row outside policy.sections gets one note and no problem, and
+    removing it changes nothing else (records, PTRs, other rows' findings: MACs too)."""
+    scoped = replace(policy, sections=("Production",))
+    in_scope = {sid for sid, s in SUBNETS.items() if SECTIONS.get(s.section_id) == "Production"}
+    pub = run(rows, scoped)
+    inside = tuple(r for r in rows if r.subnet_id in in_scope)
+    for r in rows:
+        if r.subnet_id not in in_scope:
+            assert [f.code for f in pub.findings_for(r.id)] == [Code.SECTION_FILTERED]
+    alone = run(inside, scoped)
+    assert (pub.records, pub.ptrs) == (alone.records, alone.ptrs)
+    ids = {r.id for r in inside}
+    assert [f for f in pub.findings if f.row_id in ids] == list(alone.findings)

@@ -110,3 +110,25 @@ def test_password_file_readable_by_others_warns(
     config.write_text(text)
     assert main(["--config", str(config), "check"]) == 0
     assert "readable or writable by others" in capsys.readouterr().out
+
+
+def test_check_accepts_an_empty_notifier_section(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/configuration.md: check needs no [notifier]; an empty one is no notifier."""
+    config.write_text(config.read_text() + "[notifier]\n")
+    assert main(["--config", str(config), "check"]) == 0
+    assert "config: " in capsys.readouterr().out
+
+
+def test_check_refuses_an_invalid_notifier_section_and_names_its_verbs(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config.write_text(config.read_text() + '[notifier]\nsmtp_host = "mail.example.com"\n')
+    assert main(["--config", str(config), "check"]) == 1
+    err = capsys.readouterr().err
+    assert "notifier.to: no recipient" in err
+    assert "`pphook notifier` and `pphook report`" in err
+    # the verb that reads it refuses it too (a config error: usage exit code)
+    assert main(["--config", str(config), "report", "--dry-run"]) == 2
+    assert "notifier.to: no recipient" in capsys.readouterr().err
