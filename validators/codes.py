@@ -35,6 +35,24 @@ class Code(StrEnum):
         "Hostname outside the served zones",
         True,
     )
+    DELEGATED = (
+        "DELEGATED",
+        "Hostnames below a delegation (another server's zone)",
+        "Name below a delegation",
+        True,
+    )
+    STATIC_CONFLICT = (
+        "STATIC_CONFLICT",
+        "Hosts whose name a static CNAME holds",
+        "Host hidden by a static CNAME",
+        True,
+    )
+    ALIAS_CONFLICT = (
+        "ALIAS_CONFLICT",
+        "Aliases that cannot be published",
+        "Alias conflict",
+        True,
+    )
     IP_INVALID = ("IP_INVALID", "Unreadable IP addresses", "Unreadable IP address", True)
     DUPLICATE_HOSTNAME = ("DUPLICATE_HOSTNAME", "Duplicate hostnames", "Duplicate hostname", True)
     DUPLICATE_IP = (
@@ -72,6 +90,12 @@ class Code(StrEnum):
         False,
     )
     PTR_IGNORED = ("PTR_IGNORED", "Rows with PTRignore", "PTR ignored", False)
+    PTR_DELEGATED = (
+        "PTR_DELEGATED",
+        "Rows in classless blocks whose PTRs another server publishes",
+        "PTR published elsewhere",
+        False,
+    )
     PTR_SUBNET_FLAG_OFF = (
         "PTR_SUBNET_FLAG_OFF",
         "Rows in subnets without 'Autocreate reverse records'",

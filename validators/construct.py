@@ -29,8 +29,8 @@ def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[_Setter, ...]:
 
 
 _new = object.__new__
-_set_code, _set_row_id, _set_reason, _set_related = _slot_setters(
-    Finding, ("code", "row_id", "reason", "related_ids")
+_set_code, _set_row_id, _set_reason, _set_related, _set_subject = _slot_setters(
+    Finding, ("code", "row_id", "reason", "related_ids", "subject")
 )
 
 
@@ -40,4 +40,5 @@ def new_finding(code: Code, row_id: int, reason: str, related_ids: tuple[int, ..
     _set_row_id(finding, row_id)
     _set_reason(finding, reason)
     _set_related(finding, related_ids)
+    _set_subject(finding, "")
     return finding

@@ -24,6 +24,7 @@ from validators.address import (
     make_address,
     subnet_family,
 )
+from validators.aliases import decide_aliases
 from validators.codes import Code
 from validators.construct import new_finding
 from validators.duplicates import MacRow, duplicate_hostname, find_mac_problems
@@ -31,6 +32,7 @@ from validators.filters import PtrGate, RowFilter
 from validators.fqdn import SAME, FqdnResolver
 from validators.model import (
     AddressRecords,
+    Alias,
     DuplicateHostnamePolicy,
     Finding,
     IpamData,
@@ -39,20 +41,24 @@ from validators.model import (
     Publication,
     RecordColumns,
     SubnetRow,
+    ZoneFacts,
     ip_addr_text,
 )
 from validators.ptr import SUPPRESSED_REASON, ip_conflict
+from validators.rejection import Rejection
+from validators.text import quote
+from validators.zones import ZoneIndex
 
 _finding_order = attrgetter("row_id", "code")
 
 
-def validate(data: IpamData, policy: Policy) -> Publication:
+def validate(data: IpamData, policy: Policy, facts: ZoneFacts | None = None) -> Publication:
     """Apply the publication policy to every address row of ``data``.
 
     Pure: no I/O, ``data`` is not modified, and equal inputs give equal results.
     Callers that validate again and again (every refresh) should keep a ``Validator``.
     """
-    return Validator(policy).validate(data)
+    return Validator(policy).validate(data, facts=facts)
 
 
 class Validator:
@@ -69,16 +75,23 @@ class Validator:
         self.policy = policy
         self._resolver = FqdnResolver(policy)
 
-    def validate(self, data: IpamData, whole: bool = True) -> Publication:
-        """``validate(data, policy)``. ``whole=False``: ``data`` is a part of the rows
-        (an incremental refresh's groups), so the names remembered for the whole set
-        are kept as they are."""
+    def validate(
+        self, data: IpamData, whole: bool = True, facts: ZoneFacts | None = None
+    ) -> Publication:
+        """``validate(data, policy, facts)``. ``whole=False``: ``data`` is a part of the
+        rows (an incremental refresh's groups), so the names remembered for the whole
+        set are kept as they are."""
         with gc_paused():
             self._resolver.prefill(data.columns.hostnames)
-            publication = _validate(data, self.policy, self._resolver)
+            publication = _validate(data, self.policy, self._resolver, facts or ZoneFacts())
             if whole:
                 self._resolver.end_pass(data.columns.hostnames)
         return publication
+
+    @property
+    def zones(self) -> ZoneIndex:
+        """The served forward zones."""
+        return self._resolver.zones
 
     def fqdn(self, hostname: str | None) -> str | None:
         """The FQDN a row with this hostname would be published under, or None when
@@ -105,8 +118,12 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _validate(data: IpamData, policy: Policy, resolver: FqdnResolver) -> Publication:
-    findings, mac_rows, records, ptrs = _decide_rows(data, policy, resolver)
+def _validate(
+    data: IpamData, policy: Policy, resolver: FqdnResolver, facts: ZoneFacts
+) -> Publication:
+    with_aliases = policy.alias_field is not None and bool(data.aliases)
+    published: dict[int, str] | None = {} if with_aliases else None
+    findings, mac_rows, records, ptrs = _decide_rows(data, policy, resolver, facts, published)
     mac_findings = find_mac_problems(
         mac_rows,
         scope=policy.mac_duplicate_scope,
@@ -114,17 +131,35 @@ def _validate(data: IpamData, policy: Policy, resolver: FqdnResolver) -> Publica
         host_key=resolver.comparison_key,
         section_of=_section_lookup(data.subnets),
     )
+    aliases: list[Alias] = []
+    if published is not None:
+        aliases, alias_findings = decide_aliases(
+            data.aliases,
+            published,
+            set(records.fqdns),
+            facts,
+            resolver.zones,
+            allow_underscore=policy.allow_underscore,
+        )
+        mac_findings += alias_findings
     if mac_findings:
         # The row pass emits its findings in (row_id, code) order already.
         findings += mac_findings
         findings.sort(key=_finding_order)
     return Publication(
-        records=AddressRecords(records), ptrs=PtrRecords(ptrs), findings=tuple(findings)
+        records=AddressRecords(records),
+        ptrs=PtrRecords(ptrs),
+        findings=tuple(findings),
+        aliases=tuple(aliases),
     )
 
 
 def _decide_rows(
-    data: IpamData, policy: Policy, resolver: FqdnResolver
+    data: IpamData,
+    policy: Policy,
+    resolver: FqdnResolver,
+    facts: ZoneFacts,
+    published: dict[int, str] | None,
 ) -> tuple[list[Finding], list[MacRow], RecordColumns, RecordColumns]:
     """Rules 1-8 in one pass over the rows in id order.
 
@@ -148,6 +183,11 @@ def _decide_rows(
     state_rejection = row_filter.state_rejection
     gate_ptrs = ptr_gate.requires_flag
     ptr_blocks = ptr_gate.blocks
+    # names the zones give to others: below a delegation, or held by a static CNAME
+    blocked = _BlockedNames(facts) if facts.cuts or facts.cnames else None
+    delegated = [
+        (int(n.network_address), int(n.broadcast_address), str(n)) for n in policy.delegated_reverse
+    ]
     cache = resolver.cache
     resolve = resolver.resolve_uncached
     family_of = family_of_subnet.get
@@ -203,6 +243,11 @@ def _decide_rows(
         else:
             report(new_finding(resolved.code, row_id, resolved.reason))  # type: ignore[union-attr]
             continue
+        if blocked is not None:
+            rejection = blocked.rejection(fqdn)
+            if rejection is not None:
+                report(new_finding(rejection.code, row_id, rejection.reason))
+                continue
         parent_family = family_of(subnet_id)
         family = 0
         # the common case inline: ASCII digits (read as an int already, or not yet)
@@ -258,8 +303,24 @@ def _decide_rows(
                 rec_families.append(family)
                 rec_ids.append(row_id)
 
+        if published is not None:
+            published[row_id] = fqdn  # its record is served: its aliases may be too
+
         # rules 6 and 8: the lowest-id contender allowed a PTR holds it; a row whose
         # PTR is suppressed neither gets nor blocks it
+        if delegated and family == 4:
+            elsewhere = next((n for lo, hi, n in delegated if lo <= value <= hi), None)
+            if elsewhere is not None:
+                report(
+                    new_finding(
+                        Code.PTR_DELEGATED,
+                        row_id,
+                        f"{make_address(family, value)} is in {elsewhere}, whose PTRs another "
+                        "server publishes (zones.classless_delegations): A/AAAA published, "
+                        "no PTR from it",
+                    )
+                )
+                continue
         if ptr_ignore or gate_ptrs:
             blocks = ptr_blocks(ptr_ignore, subnet_id)
             if blocks:
@@ -300,6 +361,42 @@ def _decide_rows(
         RecordColumns(rec_fqdns, rec_values, rec_families, rec_ids),
         RecordColumns(ptr_fqdns, ptr_values, ptr_families, ptr_ids),
     )
+
+
+class _BlockedNames:
+    """Why a FQDN is not the phpIPAM host's to publish: at or below a delegation
+    (``DELEGATED``), or held by a static CNAME (``STATIC_CONFLICT``)."""
+
+    __slots__ = ("_cnames", "_cuts", "_seen")
+
+    def __init__(self, facts: ZoneFacts) -> None:
+        self._cuts = ZoneIndex(facts.cuts)
+        self._cnames = facts.cnames
+        self._seen: dict[str, Rejection | None] = {}
+
+    def rejection(self, fqdn: str) -> Rejection | None:
+        try:
+            return self._seen[fqdn]
+        except KeyError:
+            pass
+        cut = self._cuts.find(fqdn)
+        verdict: Rejection | None = None
+        if cut is not None:
+            verdict = Rejection(
+                Code.DELEGATED,
+                f"{quote(fqdn)} is at or below the delegation {quote(cut)} (NS in "
+                "zones.static_dir): that name belongs to the delegated zone's servers; "
+                "not published",
+            )
+        elif fqdn in self._cnames:
+            verdict = Rejection(
+                Code.STATIC_CONFLICT,
+                f"{quote(fqdn)} is a CNAME in zones.static_dir: a name holds a CNAME or "
+                "other data, never both; the static record wins, the host is not published",
+            )
+        if len(self._seen) < 1 << 16:
+            self._seen[fqdn] = verdict
+        return verdict
 
 
 def _section_lookup(subnets: Mapping[int, SubnetRow]) -> Callable[[int | None], int | None]:

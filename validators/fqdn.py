@@ -75,6 +75,11 @@ class FqdnResolver:
         self._same_pattern = _same_pattern(self._zones.names, policy.allow_underscore)
         self.cache: dict[str | None, Resolved] = {}
 
+    @property
+    def zones(self) -> ZoneIndex:
+        """The served forward zones."""
+        return self._zones
+
     def prefill(self, names: Sequence[str | None]) -> None:
         """Remember ``SAME`` for the names not known yet that pass the usual-name test
         of ``resolve_uncached``, found in C by one regular expression: a cold pass

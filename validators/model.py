@@ -244,6 +244,9 @@ class IpamData:
     sections: Mapping[int, str] = field(default_factory=dict)  # sections.id -> name
     tags: Mapping[int, str] = field(default_factory=dict)  # ipTags.id -> type
     _columns: AddressColumns | None = field(default=None, compare=False, repr=False)
+    # row id -> the raw text of its alias field (policy.alias_field), for rows where
+    # it is not empty
+    aliases: Mapping[int, str] = field(default_factory=dict)
 
     @classmethod
     def from_columns(
@@ -252,8 +255,9 @@ class IpamData:
         subnets: Mapping[int, SubnetRow],
         sections: Mapping[int, str],
         tags: Mapping[int, str],
+        aliases: Mapping[int, str] | None = None,
     ) -> IpamData:
-        return cls(AddressRowsView(columns), subnets, sections, tags, columns)
+        return cls(AddressRowsView(columns), subnets, sections, tags, columns, aliases or {})
 
     @property
     def columns(self) -> AddressColumns:
@@ -277,6 +281,7 @@ class Finding:
     row_id: int
     reason: str
     related_ids: tuple[int, ...] = ()
+    subject: str = ""  # what of the row the finding is about when not its hostname (an alias)
 
     @property
     def is_problem(self) -> bool:
@@ -433,6 +438,31 @@ def record_columns(records: Sequence[AddressRecord] | Sequence[PtrRecord]) -> Re
     return RecordColumns.from_records(records)
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class Alias:
+    """A published alias: a CNAME ``name`` -> ``target`` (the FQDN of row ``row_id``)."""
+
+    name: str
+    target: str
+    row_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneFacts:
+    """What the served zones hold besides phpIPAM hosts, as the rules need it (static
+    files and config): the rules stay pure, the caller reads the files.
+
+    ``cuts``: delegation points (NS below an apex); ``cnames``: names a static CNAME
+    holds; ``names``: every name holding data that is not a phpIPAM host (static
+    records, ``zones.nameserver_addresses``); ``apexes``: the served zones.
+    """
+
+    apexes: frozenset[str] = frozenset()
+    cuts: frozenset[str] = frozenset()
+    cnames: frozenset[str] = frozenset()
+    names: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class Publication:
     """The validators' verdict over one IpamData: the only input a snapshot is built from.
@@ -445,6 +475,7 @@ class Publication:
     records: Sequence[AddressRecord]
     ptrs: Sequence[PtrRecord]
     findings: tuple[Finding, ...]
+    aliases: tuple[Alias, ...] = ()
 
     def findings_for(self, row_id: int) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.row_id == row_id)
@@ -479,3 +510,7 @@ class Policy:
     mac_duplicate_scope: MacScope = MacScope.GLOBAL
     # compared after normalisation (strip ':.-', lowercase)
     mac_ignore: tuple[str, ...] = ("000000000000", "ffffffffffff")
+    # the custom field of ipaddresses holding each row's aliases (CNAMEs); None: off
+    alias_field: str | None = None
+    # classless blocks whose PTRs another server publishes (zones.classless_delegations)
+    delegated_reverse: tuple[ipaddress.IPv4Network, ...] = ()

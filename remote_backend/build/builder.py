@@ -26,10 +26,12 @@ from remote_backend.memory import fix_mmap_threshold
 from remote_backend.snapshot import Snapshot, assemble, compute_zone_contents
 from remote_backend.snapshot.assemble import with_serials
 from remote_backend.snapshot.encoded import fingerprints
+from remote_backend.snapshot.extras import zone_facts
 from remote_backend.state import SerialFormat, StateStore
+from remote_backend.zones.static import StaticFilesError, StaticSource
 from validators import Validator
 from validators.engine import gc_paused
-from validators.model import IpamData, Policy, Publication
+from validators.model import IpamData, Policy, Publication, ZoneFacts
 
 log = logging.getLogger("pphook.builder")
 
@@ -86,6 +88,8 @@ class SnapshotBuilder:
         self.store = store
         # one Validator across refreshes: it remembers hostname verdicts
         self.validator = Validator(config.policy)
+        zones = config.zones
+        self.static = StaticSource(zones.static_dir, zones.all_zone_names, zones.ttl)
         self._generation = 0
         # the rows of the last build and where that read stood, for incremental builds
         self._data: IpamData | None = None
@@ -93,7 +97,11 @@ class SnapshotBuilder:
 
     def build(self, full: bool = True) -> Build:
         """One pass of the chain with serials (the one-shot verbs: `check`, `explain`,
-        `export`); `serve` publishes drafts instead (``build.publisher``)."""
+        `export`); `serve` publishes drafts instead (``build.publisher``). Static files
+        that cannot be read are an error here (`serve` keeps their last good content)."""
+        self.static.refresh()
+        if self.static.data.errors:
+            raise StaticFilesError(sorted(self.static.data.errors.values()))
         draft = self.draft(full, always=True)
         assert draft is not None
         started = time.perf_counter()
@@ -126,8 +134,9 @@ class SnapshotBuilder:
             if unchanged and not always:
                 log.debug("no row changed since the last build")
                 return None
-            publication = self.validator.validate(data)
-            contents = compute_zone_contents(publication, self.config.zones)
+            static = self.static.data
+            publication = self.validator.validate(data, facts=self.facts())
+            contents = compute_zone_contents(publication, self.config.zones, static)
             self._generation += 1
             snapshot = assemble(contents, None, self.config.zones, generation=self._generation)
             del contents
@@ -143,6 +152,10 @@ class SnapshotBuilder:
             seconds,
         )
         return Draft(data, self.config.policy, publication, snapshot, seconds, not incremental)
+
+    def facts(self) -> ZoneFacts:
+        """What the rules must know about the zones now (static files, config)."""
+        return zone_facts(self.config.zones, self.static.data)
 
     @property
     def data(self) -> IpamData | None:
@@ -176,21 +189,36 @@ class SnapshotBuilder:
             previous.sections,
             previous.tags,
         )
-        changed = frozenset(differing_rows(columns, changes.rows))
+        changed = set(differing_rows(columns, changes.rows))
+        aliases = dict(previous.aliases)
+        if self.reader.alias_field is not None:
+            for row_id in changes.rows.ids:
+                new_text = (changes.aliases or {}).get(row_id)
+                if aliases.get(row_id) != new_text:
+                    changed.add(row_id)
+                if new_text is None:
+                    aliases.pop(row_id, None)
+                else:
+                    aliases[row_id] = new_text
+            for row_id in changes.deleted:
+                aliases.pop(row_id, None)
         deleted = frozenset(changes.deleted)
         if not (changed or deleted or tables_changed):
-            return RowDelta(previous, previous, changed, deleted, False)
+            return RowDelta(previous, previous, frozenset(), deleted, False)
         merged = merge_columns(columns, changes.rows, changes.deleted)
-        new = IpamData.from_columns(merged, changes.subnets, changes.sections, changes.tags)
+        new = IpamData.from_columns(
+            merged, changes.subnets, changes.sections, changes.tags, aliases
+        )
         self._data = new
-        return RowDelta(previous, new, changed, deleted, tables_changed)
+        return RowDelta(previous, new, frozenset(changed), deleted, tables_changed)
 
     def draft_of(self, data: IpamData) -> Draft:
         """The chain from rows already read up to a snapshot without serials."""
         started = time.perf_counter()
         with gc_paused():
-            publication = self.validator.validate(data)
-            contents = compute_zone_contents(publication, self.config.zones)
+            static = self.static.data
+            publication = self.validator.validate(data, facts=self.facts())
+            contents = compute_zone_contents(publication, self.config.zones, static)
             self._generation += 1
             snapshot = assemble(contents, None, self.config.zones, generation=self._generation)
             del contents
@@ -208,15 +236,26 @@ class SnapshotBuilder:
         if changes is None:
             return None
         self._mark = changes.mark
+        reread = set(changes.rows.ids)
+        reread_aliases = {i: t for i, t in previous.aliases.items() if i in reread}
         if (
             not changes.deleted
             and (changes.subnets, changes.sections, changes.tags)
             == (previous.subnets, previous.sections, previous.tags)
             and rows_held(columns, changes.rows)
+            and reread_aliases == (changes.aliases or {})
         ):
             return previous  # nothing changed (build() reuses the last snapshot)
         merged = merge_columns(columns, changes.rows, changes.deleted)
-        return IpamData.from_columns(merged, changes.subnets, changes.sections, changes.tags)
+        aliases = {
+            i: t
+            for i, t in previous.aliases.items()
+            if i not in changes.deleted and i not in reread
+        }
+        aliases.update(changes.aliases or {})
+        return IpamData.from_columns(
+            merged, changes.subnets, changes.sections, changes.tags, aliases
+        )
 
 
 def open_builder(config: Config) -> SnapshotBuilder:
@@ -224,6 +263,6 @@ def open_builder(config: Config) -> SnapshotBuilder:
     engine = make_engine(config.ipam, config.ipam_password())
     return SnapshotBuilder(
         config,
-        IpamReader(engine),
+        IpamReader(engine, config.policy.alias_field),
         StateStore(config.state.url, SerialFormat(config.zones.serial_format)),
     )

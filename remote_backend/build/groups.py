@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from validators.address import InvalidAddress, address_value, subnet_family
+from validators.aliases import alias_names
 from validators.engine import Validator
 from validators.mac import normalise_mac
 from validators.model import AddressColumns, IpamData, SubnetRow, ip_addr_text
@@ -32,6 +33,7 @@ class RowKeys(NamedTuple):
     fqdn: str | None
     ip: int | None  # address value, plus V6 for IPv6
     mac: str | None  # normalised MAC
+    aliases: tuple[str, ...] = ()  # the names its alias field asks for
 
 
 def ip_key(ip_addr: str | int | None, parent: SubnetRow | None) -> int | None:
@@ -46,7 +48,7 @@ def ip_key(ip_addr: str | int | None, parent: SubnetRow | None) -> int | None:
 class GroupIndex:
     """Row ids by FQDN, by address and by MAC, kept in step with the rows held."""
 
-    __slots__ = ("by_fqdn", "by_ip", "by_mac", "subnets", "validator")
+    __slots__ = ("by_alias", "by_fqdn", "by_ip", "by_mac", "subnets", "validator")
 
     def __init__(self, validator: Validator, subnets: Mapping[int, SubnetRow]) -> None:
         self.validator = validator
@@ -54,6 +56,7 @@ class GroupIndex:
         self.by_fqdn: dict[str, Group] = {}
         self.by_ip: dict[int, Group] = {}
         self.by_mac: dict[str, Group] = {}
+        self.by_alias: dict[str, Group] = {}
 
     @classmethod
     def build(cls, data: IpamData, validator: Validator) -> GroupIndex:
@@ -61,6 +64,8 @@ class GroupIndex:
         columns = data.columns
         fqdn = validator.fqdn
         subnets = data.subnets
+        aliases = data.aliases
+        zones = validator.zones
         for row_id, subnet_id, ip, hostname, mac in zip(
             columns.ids,
             columns.subnet_ids,
@@ -70,7 +75,17 @@ class GroupIndex:
             strict=True,
         ):
             parent = subnets.get(subnet_id) if subnet_id is not None else None
-            index.add(row_id, RowKeys(fqdn(hostname), ip_key(ip, parent), normalise_mac(mac)))
+            name = fqdn(hostname)
+            text = aliases.get(row_id) if aliases else None
+            index.add(
+                row_id,
+                RowKeys(
+                    name,
+                    ip_key(ip, parent),
+                    normalise_mac(mac),
+                    alias_names(text, name, zones) if text else (),
+                ),
+            )
         return index
 
     def keys(
@@ -79,27 +94,36 @@ class GroupIndex:
         ip: str | int | None,
         hostname: str | None,
         mac: str | None,
+        alias_text: str | None = None,
     ) -> RowKeys:
         parent = self.subnets.get(subnet_id) if subnet_id is not None else None
-        return RowKeys(self.validator.fqdn(hostname), ip_key(ip, parent), normalise_mac(mac))
+        name = self.validator.fqdn(hostname)
+        return RowKeys(
+            name,
+            ip_key(ip, parent),
+            normalise_mac(mac),
+            alias_names(alias_text, name, self.validator.zones) if alias_text else (),
+        )
 
     def add(self, row_id: int, keys: RowKeys) -> None:
-        for table, key in (
-            (self.by_fqdn, keys.fqdn),
-            (self.by_ip, keys.ip),
-            (self.by_mac, keys.mac),
-        ):
-            if key is not None:
-                _insert(table, key, row_id)  # type: ignore[arg-type]
+        if keys.fqdn is not None:
+            _insert(self.by_fqdn, keys.fqdn, row_id)
+        if keys.ip is not None:
+            _insert(self.by_ip, keys.ip, row_id)
+        if keys.mac is not None:
+            _insert(self.by_mac, keys.mac, row_id)
+        for alias in keys.aliases:
+            _insert(self.by_alias, alias, row_id)
 
     def remove(self, row_id: int, keys: RowKeys) -> None:
-        for table, key in (
-            (self.by_fqdn, keys.fqdn),
-            (self.by_ip, keys.ip),
-            (self.by_mac, keys.mac),
-        ):
-            if key is not None:
-                _delete(table, key, row_id)  # type: ignore[arg-type]
+        if keys.fqdn is not None:
+            _delete(self.by_fqdn, keys.fqdn, row_id)
+        if keys.ip is not None:
+            _delete(self.by_ip, keys.ip, row_id)
+        if keys.mac is not None:
+            _delete(self.by_mac, keys.mac, row_id)
+        for alias in keys.aliases:
+            _delete(self.by_alias, alias, row_id)
 
     def dns_component(
         self,
@@ -107,9 +131,9 @@ class GroupIndex:
         ips: Iterable[int],
         keys_of: Callable[[int], RowKeys],
     ) -> tuple[set[int], set[str], set[int]]:
-        """Every row linked to these names and addresses through shared names and
-        addresses, and every name and address met on the way: (row ids, FQDNs, IP
-        keys). ``keys_of`` gives a held row's keys."""
+        """Every row linked to these names and addresses through shared names (host
+        names and aliases) and addresses, and every name and address met on the way:
+        (row ids, names, IP keys). ``keys_of`` gives a held row's keys."""
         rows: set[int] = set()
         seen_fqdns: set[str] = set()
         seen_ips: set[int] = set()
@@ -117,10 +141,11 @@ class GroupIndex:
         todo_ips = [i for i in ips if i is not None]
         while todo_fqdns or todo_ips:
             new_rows: list[int] = []
-            for name in todo_fqdns:
+            for name in todo_fqdns:  # a host's name, or an alias's: both compete
                 if name not in seen_fqdns:
                     seen_fqdns.add(name)
                     new_rows += _ids(self.by_fqdn.get(name))
+                    new_rows += _ids(self.by_alias.get(name))
             for key in todo_ips:
                 if key not in seen_ips:
                     seen_ips.add(key)
@@ -133,6 +158,7 @@ class GroupIndex:
                 keys = keys_of(row_id)
                 if keys.fqdn is not None and keys.fqdn not in seen_fqdns:
                     todo_fqdns.append(keys.fqdn)
+                todo_fqdns += [a for a in keys.aliases if a not in seen_fqdns]
                 if keys.ip is not None and keys.ip not in seen_ips:
                     todo_ips.append(keys.ip)
         return rows, seen_fqdns, seen_ips
@@ -152,7 +178,7 @@ def _ids(group: Group | None) -> list[int]:
     return group if isinstance(group, list) else [group]
 
 
-def _insert(table: dict[object, Group], key: object, row_id: int) -> None:
+def _insert(table: dict[Any, Group], key: Any, row_id: int) -> None:
     group = table.get(key)
     if group is None:
         table[key] = row_id
@@ -164,7 +190,7 @@ def _insert(table: dict[object, Group], key: object, row_id: int) -> None:
         table[key] = sorted((group, row_id))
 
 
-def _delete(table: dict[object, Group], key: object, row_id: int) -> None:
+def _delete(table: dict[Any, Group], key: Any, row_id: int) -> None:
     group = table.get(key)
     if group is None:
         return
@@ -187,7 +213,11 @@ def subset(data: IpamData, ids: Iterable[int]) -> IpamData:
     names = AddressColumns.__slots__
     picked = [[getattr(columns, n)[p] for p in positions] for n in _COLUMN_ORDER]
     assert set(names) == set(_COLUMN_ORDER)
-    return IpamData.from_columns(AddressColumns(*picked), data.subnets, data.sections, data.tags)
+    picked_ids = set(picked[0])
+    aliases = {i: t for i, t in data.aliases.items() if i in picked_ids} if data.aliases else {}
+    return IpamData.from_columns(
+        AddressColumns(*picked), data.subnets, data.sections, data.tags, aliases
+    )
 
 
 _COLUMN_ORDER = (
@@ -208,9 +238,10 @@ def _position(ids: Sequence[int], row_id: int) -> int | None:
 
 
 def row_values(
-    columns: AddressColumns, row_id: int
-) -> tuple[int | None, str | int | None, str | None, str | None] | None:
-    """(subnet id, ip_addr, hostname, mac) of a held row, or None."""
+    data: IpamData, row_id: int
+) -> tuple[int | None, str | int | None, str | None, str | None, str | None] | None:
+    """(subnet id, ip_addr, hostname, mac, alias field) of a held row, or None."""
+    columns = data.columns
     pos = _position(columns.ids, row_id)
     if pos is None:
         return None
@@ -219,4 +250,5 @@ def row_values(
         columns.ip_addrs[pos],
         columns.hostnames[pos],
         columns.macs[pos],
+        data.aliases.get(row_id) if data.aliases else None,
     )

@@ -42,12 +42,14 @@ from remote_backend.shared.layout import ZoneMeta, name_key
 from remote_backend.shared.writer import SharedSnapshot
 from remote_backend.snapshot import Snapshot, assemble, compute_zone_contents
 from remote_backend.snapshot.assemble import soa_content
+from remote_backend.snapshot.extras import PtrOwners, zone_facts
 from remote_backend.snapshot.fingerprint import Fingerprint
 from remote_backend.state import StateStore
-from remote_backend.zones import ZoneSettings, reverse_name
+from remote_backend.zones import ZoneSettings
+from remote_backend.zones.static import StaticData
 from validators.codes import Code
 from validators.engine import Validator
-from validators.model import Finding, IPAddress, IpamData, Publication
+from validators.model import Finding, IPAddress, IpamData, Publication, ZoneFacts
 from validators.zones import ZoneIndex
 
 log = logging.getLogger("pphook.incremental")
@@ -74,6 +76,9 @@ class IncrementalPublisher:
         self.fingerprints: dict[str, Fingerprint] = {}
         self.below: dict[str, int] = {}  # name -> owners strictly below it, in its zone
         self.problems: dict[int, tuple[Code, ...]] = {}  # row id -> its problem codes
+        self.static: StaticData | None = None
+        self.facts = ZoneFacts()
+        self.ptr_owners = PtrOwners(settings)
         self._zone_index = ZoneIndex(settings.all_zone_names)
 
     @property
@@ -81,9 +86,17 @@ class IncrementalPublisher:
         return self.index is not None
 
     def reset(
-        self, data: IpamData, draft: Snapshot, publication: Publication, published: Published
+        self,
+        data: IpamData,
+        draft: Snapshot,
+        publication: Publication,
+        published: Published,
+        static: StaticData | None = None,
     ) -> None:
-        """Take the state of a full publication (``Publisher.publish`` of ``draft``)."""
+        """Take the state of a full publication (``Publisher.publish`` of ``draft``,
+        built with ``static``)."""
+        self.static = static
+        self.facts = zone_facts(self.settings, static)
         self.index = GroupIndex.build(data, self.validator)
         self.zones = {z.name: z for z in published.zones}
         self.fingerprints = {z.name: Fingerprint.from_hex(z.fingerprint) for z in published.zones}
@@ -104,35 +117,40 @@ class IncrementalPublisher:
         if index is None or delta.tables_changed:
             return None
         started = time.perf_counter()
-        old_columns, new_columns = delta.old.columns, delta.new.columns
+        old_data, new_data = delta.old, delta.new
         fqdns: set[str] = set()
         ips: set[int] = set()
         macs: set[str] = set()
         touched = delta.changed | delta.deleted
         for row_id in touched:
-            before = row_values(old_columns, row_id)
+            before = row_values(old_data, row_id)
             if before is not None:
                 keys = index.keys(*before)
                 index.remove(row_id, keys)
                 _collect(keys, fqdns, ips, macs)
-            after = row_values(new_columns, row_id) if row_id in delta.changed else None
+            after = row_values(new_data, row_id) if row_id in delta.changed else None
             if after is not None:
                 keys = index.keys(*after)
                 index.add(row_id, keys)
                 _collect(keys, fqdns, ips, macs)
 
         def keys_of(row_id: int) -> RowKeys:
-            values = row_values(new_columns, row_id)
+            values = row_values(new_data, row_id)
             assert values is not None
             return index.keys(*values)
 
         rows, names, addresses = index.dns_component(fqdns, ips, keys_of)
         rows |= delta.changed  # a row in no group (no valid name nor address) still has a verdict
         mac_rows = index.mac_groups(macs)
-        publication = self.validator.validate(subset(delta.new, rows), whole=False)
-        mac_publication = self.validator.validate(subset(delta.new, mac_rows), whole=False)
-        part = assemble(compute_zone_contents(publication, self.settings), None, self.settings)
-        owners = set(names) | {reverse_name(_address(k)) for k in addresses}
+        facts = self.facts
+        publication = self.validator.validate(subset(delta.new, rows), whole=False, facts=facts)
+        mac_publication = self.validator.validate(
+            subset(delta.new, mac_rows), whole=False, facts=facts
+        )
+        part = assemble(
+            compute_zone_contents(publication, self.settings, self.static), None, self.settings
+        )
+        owners = set(names) | {self.ptr_owners.owner(_address(k)) for k in addresses}
         published = self._publish(part, owners)
         # each side gives again the codes it decides, and only those
         self._forget_problems(rows | delta.deleted, keep=lambda c: c in _MAC_CODES)
@@ -304,6 +322,7 @@ class IncrementalPublisher:
 def _collect(keys: RowKeys, fqdns: set[str], ips: set[int], macs: set[str]) -> None:
     if keys.fqdn is not None:
         fqdns.add(keys.fqdn)
+    fqdns.update(keys.aliases)  # names it asked for: they compete with hosts of that name
     if keys.ip is not None:
         ips.add(keys.ip)
     if keys.mac is not None:

@@ -70,6 +70,7 @@ class LiveSnapshot:
         self.changes = 0
         self.db_errors = 0
         self.rejections: dict[str, int] = {}
+        self.static_errors: dict[str, str] = {}  # zone or file -> why it is not (re)read
         self._token: ChangeToken | None = None
         self._in_sync = False  # the last draft was published completely
         self._trim_due = False  # a build was released: give its pages back next tick
@@ -84,15 +85,21 @@ class LiveSnapshot:
         """Publish what changed in the database; True when a new generation changed
         what is served."""
         reader = self.builder.reader
+        # static zone files are re-read when they change (a parse error keeps the last
+        # good content of that zone); any change there means a full build
+        static_moved = self.builder.static.refresh()
+        self.static_errors = dict(self.builder.static.data.errors)
         token = reader.change_token()
         full_due = (
             time.monotonic() - self._last_full >= self.builder.config.server.full_reload_interval
         )
         fresh = self.source == "database" and self._in_sync
-        if not (force or full_due or not fresh or token != self._token or token.settle):
+        if not (
+            force or full_due or static_moved or not fresh or token != self._token or token.settle
+        ):
             self.last_success = time.time()
             return False
-        full = force or full_due or not fresh or not self.incremental.ready
+        full = force or full_due or static_moved or not fresh or not self.incremental.ready
         published: Published | None = None
         data = None
         if not full:
@@ -112,7 +119,7 @@ class LiveSnapshot:
             previous = self.builder.data
             if data is None:
                 data = self.builder.read_all()
-            unchanged = previous is not None and same_input(previous, data)
+            unchanged = previous is not None and same_input(previous, data) and not static_moved
             if unchanged and self._in_sync and self.source == "database":
                 self._done(token, full=True)
                 return False
@@ -123,7 +130,9 @@ class LiveSnapshot:
                 Counter(f.code.value for f in draft.publication.findings if f.is_problem)
             )
             published = self.publisher.publish(draft.snapshot)
-            self.incremental.reset(data, draft.snapshot, draft.publication, published)
+            self.incremental.reset(
+                data, draft.snapshot, draft.publication, published, self.builder.static.data
+            )
             del draft
             full = True
         self._in_sync = True
@@ -194,7 +203,7 @@ class LiveSnapshot:
             return Health.UNHEALTHY
         if self.source != "database" or self.breaker.state is not CircuitState.CLOSED:
             return Health.DEGRADED
-        if self.last_error is not None:
+        if self.last_error is not None or self.static_errors:
             return Health.DEGRADED
         return Health.HEALTHY
 
@@ -216,6 +225,7 @@ class LiveSnapshot:
             "changes": self.changes,
             "db_errors": self.db_errors,
             "rejections": dict(self.rejections),
+            "static_errors": sorted(self.static_errors.values()),
             "zones": [
                 {"zone": z.name, "serial": z.serial, "records": z.record_count} for z in zones
             ],

@@ -45,7 +45,12 @@ def same_input(old: IpamData, new: IpamData) -> bool:
     (see ``IpamReader.read_marked``), so comparing the columns mostly compares
     pointers: a few tens of milliseconds per million rows.
     """
-    if (old.subnets, old.sections, old.tags) != (new.subnets, new.sections, new.tags):
+    if (old.subnets, old.sections, old.tags, old.aliases) != (
+        new.subnets,
+        new.sections,
+        new.tags,
+        new.aliases,
+    ):
         return False
     a, b = old.columns, new.columns
     return len(a) == len(b) and all(

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from remote_backend.config.toml import TomlReader
+from remote_backend.config.whole_zones import alias_field
 from remote_backend.zones import ZoneSettings
 from validators.mac import normalise_mac
 from validators.model import DuplicateHostnamePolicy, MacScope, Policy
@@ -63,6 +64,7 @@ def parse_policy(r: TomlReader, zones: ZoneSettings) -> Policy:
             "ptr_requires_subnet_flag",
             "mac_duplicate_scope",
             "mac_ignore",
+            "alias_field",
         },
     )
     return Policy(
@@ -77,4 +79,6 @@ def parse_policy(r: TomlReader, zones: ZoneSettings) -> Policy:
         ),
         mac_duplicate_scope=scope or MacScope.GLOBAL,
         mac_ignore=mac_ignore,
+        alias_field=alias_field(r, t),
+        delegated_reverse=tuple(zones.classless_delegations),
     )

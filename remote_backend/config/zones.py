@@ -5,6 +5,12 @@ from __future__ import annotations
 import ipaddress
 
 from remote_backend.config.toml import TomlReader, dns_name
+from remote_backend.config.whole_zones import (
+    check_classless,
+    classless_delegations,
+    classless_name,
+    nameserver_addresses,
+)
 from remote_backend.errors import SecondaryAddressError
 from remote_backend.secondaries.address import parse_secondary
 from remote_backend.zones import IPNetwork, SoaTimers, ZoneSettings
@@ -16,10 +22,16 @@ def _parse_network(value: str) -> IPNetwork | str:
         net = ipaddress.ip_network(value, strict=True)
     except ValueError as exc:
         return f"{value!r} is not a network address with prefix length ({exc})"
+    if net.version == 4 and net.prefixlen > 24:
+        return net  # an RFC 2317 classless block
     step = 8 if net.version == 4 else 4
     if net.prefixlen % step:
-        unit = "octet (/8, /16, /24)" if net.version == 4 else "nibble (multiple of 4)"
-        return f"{value}: reverse zones must be {unit} aligned"
+        unit = (
+            "octet aligned (/8, /16, /24) or a classless block (/25 to /32)"
+            if net.version == 4
+            else "nibble aligned (multiple of 4)"
+        )
+        return f"{value}: reverse zones must be {unit}"
     if net.prefixlen == 0:
         return f"{value}: /0 is not a servable reverse zone"
     return net
@@ -107,8 +119,17 @@ def parse_zones(r: TomlReader) -> ZoneSettings:
             "soa_minimum",
             "secondaries",
             "serial_format",
+            "static_dir",
+            "nameserver_addresses",
+            "classless_name",
+            "classless_delegations",
         },
     )
+    check_classless(r, reverse)
+    template = classless_name(r, t)
+    delegations = classless_delegations(r, t, reverse)
+    addresses = nameserver_addresses(r, t, forward)
+    static_dir = r.get(t, "zones", "static_dir", str, None, "a directory")
     return ZoneSettings(
         forward=forward,
         reverse=tuple(reverse),
@@ -119,4 +140,8 @@ def parse_zones(r: TomlReader) -> ZoneSettings:
         soa=timers,
         secondaries=tuple(secondaries),
         serial_format=serial_format,
+        static_dir=static_dir,
+        nameserver_addresses=addresses,
+        classless_name=template,
+        classless_delegations=delegations,
     )

@@ -56,6 +56,7 @@ class AddressChanges:
     sections: dict[int, str]
     tags: dict[int, str]
     mark: ReadMark
+    aliases: dict[int, str] | None = None  # alias field of the re-read rows (not empty)
 
 
 # Rows whose editDate is this close before the last read's start are read again: a

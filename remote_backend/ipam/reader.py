@@ -33,8 +33,9 @@ log = logging.getLogger("pphook.ipam")
 class IpamReader:
     """Everything pphook reads from phpIPAM, each call in one read-only transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, alias_field: str | None = None) -> None:
         self.engine = engine
+        self.alias_field = alias_field  # policy.alias_field: a custom column to read
         self.backend = engine.url.get_backend_name()
         self.database = engine.url.database
         # the database's clock (epoch seconds) when the last read began (see change_token)
@@ -65,8 +66,22 @@ class IpamReader:
             mark = tx.mark()
             subnets, sections, tags = tx.small_tables()
             columns = tx.addresses(previous)
+            aliases = self._aliases(tx)
         self._last_read_started = mark.db_time
-        return IpamData.from_columns(columns, subnets, sections, tags), mark
+        return IpamData.from_columns(columns, subnets, sections, tags, aliases), mark
+
+    def _aliases(self, tx: ReadTransaction, ids: list[int] | None = None) -> dict[int, str]:
+        column = self.alias_field
+        if column is None:
+            return {}
+        if not tx.has_column(column):
+            raise IpamError(
+                f"policy.alias_field: phpIPAM's ipaddresses table has no column {column!r}"
+                f" in {self.describe()} (custom fields are columns such as "
+                '"custom_aliases": check the name under Administration > Custom fields, '
+                "or remove policy.alias_field)"
+            )
+        return tx.aliases(column, ids)
 
     @property
     def reads_changes(self) -> bool:
@@ -109,8 +124,9 @@ class IpamReader:
             if len(changed) > max(500, count // 4):  # then reading everything is faster
                 return None
             rows = tx.addresses_by_id(changed)
+            aliases = self._aliases(tx, changed) if changed else {}
         self._last_read_started = mark.db_time
-        return AddressChanges(rows, deleted, subnets, sections, tags, mark)
+        return AddressChanges(rows, deleted, subnets, sections, tags, mark, aliases)
 
     def address_ids(self) -> list[int]:
         """Every address id, ascending (to find deleted rows)."""

@@ -213,6 +213,41 @@ class ReadTransaction:
             parts.extend(columns_of_rows(rows))
         return parts.columns()
 
+    def aliases(self, column: str, ids: Sequence[int] | None = None) -> dict[int, str]:
+        """Row id -> the text of custom field ``column`` (a checked column name), for
+        rows where it is not empty; only ``ids`` when given."""
+        quoted = f"`{column}`" if self.mysql else f'"{column}"'
+        sql = (
+            f"SELECT id, CAST({quoted} AS {self.binary}) FROM ipaddresses"
+            f" WHERE {quoted} IS NOT NULL AND {quoted} <> ''"
+        )
+        found: dict[int, str] = {}
+        if ids is None:
+            batches: list[tuple[int, ...]] = [()]
+        else:
+            ordered = [int(i) for i in ids]
+            batches = [
+                tuple(ordered[i : i + _ROWS_PER_QUERY])
+                for i in range(0, len(ordered), _ROWS_PER_QUERY)
+            ]
+        for batch in batches:
+            if ids is not None and not batch:
+                continue
+            where = f" AND id IN ({', '.join([self.param] * len(batch))})" if batch else ""
+            for row_id, value in self._query(sql + where, batch):
+                text = text_or_none(value)
+                if text and text.strip():
+                    found[int(row_id)] = text
+        return found
+
+    def has_column(self, column: str) -> bool:
+        quoted = f"`{column}`" if self.mysql else f'"{column}"'
+        try:
+            self._query(f"SELECT {quoted} FROM ipaddresses WHERE 1 = 0")
+        except Exception:
+            return False
+        return True
+
     def changed_ids(self, since: ReadMark) -> tuple[int, int, list[int]] | None:
         """(row count, sum of ids, ids changed since ``since``), in one table scan;
         None when the list does not fit (then read everything)."""

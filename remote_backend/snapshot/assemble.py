@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from remote_backend.records import content_name
 from remote_backend.snapshot.model import Snapshot, Zone, ZoneContent
-from remote_backend.snapshot.table import RecordTable, ZoneRecords
+from remote_backend.snapshot.table import RR, RecordTable, ZoneRecords
 from remote_backend.zones import ZoneSettings
 from validators.zones import ZoneIndex
 
@@ -38,8 +38,11 @@ def assemble(
         single, multi = {}, {}
     ents: set[str] = set()
     ents_of_zone: dict[str, set[str]] = {}
+    ttls: dict[tuple[str, str], int] = {}
+    zone_cuts: dict[str, Mapping[str, tuple[RR, ...]]] = {}
     zones = []
     owners_by_zone: dict[str, Sequence[str]] = {}
+    apexes = {c.name for c in contents}
     for zone_id, content in enumerate(contents, start=1):
         apex = content.name
         records = content.records
@@ -47,11 +50,18 @@ def assemble(
             owners_by_zone[apex] = records.owners  # shared, not copied: 2M names at 1M rows
             count = records.record_count
         else:
-            table = RecordTable.of(records)
+            # another served zone's apex here is the parent side of a delegation to it
+            cuts = {o: tuple(r) for o, r in records.items() if o != apex and o in apexes}
+            table = RecordTable.of({o: r for o, r in records.items() if o not in cuts})
             single.update(table.single)
             multi.update(table.multi)
             owners_by_zone[apex] = tuple(records)  # in the order given
-            count = table.record_count()
+            count = table.record_count() + sum(map(len, cuts.values()))
+            if cuts:
+                zone_cuts[apex] = cuts
+        ttls.update(content.ttls or {})
+        if isinstance(records, ZoneRecords) and records.cuts:
+            zone_cuts[apex] = records.cuts
         parents = content.parents
         if parents is None:
             parents = frozenset(o.partition(".")[2] for o in owners_by_zone[apex] if o != apex)
@@ -92,6 +102,8 @@ def assemble(
         zone_by_id={z.id: z for z in zone_tuple},
         index=ZoneIndex(z.name for z in zone_tuple),
         owners_by_zone=owners_by_zone,
+        ttls=ttls,
+        zone_cuts=zone_cuts,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from remote_backend.records import content_name
+from remote_backend.snapshot.extras import classless_map, merge_extras, zone_extras
 from remote_backend.snapshot.model import ZoneContent
 from remote_backend.snapshot.placer import RecordPlacer
 from remote_backend.snapshot.table import (
@@ -17,12 +18,15 @@ from remote_backend.snapshot.table import (
     implied_type,
 )
 from remote_backend.zones import ZoneSettings
+from remote_backend.zones.static import StaticData
 from validators.address import OCTETS, ipv4_text
 from validators.model import Publication, record_columns
 from validators.zones import ZoneIndex
 
 
-def compute_zone_contents(publication: Publication, settings: ZoneSettings) -> list[ZoneContent]:
+def compute_zone_contents(
+    publication: Publication, settings: ZoneSettings, static: StaticData | None = None
+) -> list[ZoneContent]:
     """Place every published record in its longest matching zone; add apex NS records.
 
     Records whose name is in no served zone are dropped here (the validators already
@@ -38,7 +42,8 @@ def compute_zone_contents(publication: Publication, settings: ZoneSettings) -> l
     zone_names = settings.all_zone_names
     index = ZoneIndex(zone_names)
     zones = frozenset(zone_names)
-    placer = RecordPlacer(index, zone_names)
+    extras = zone_extras(settings, static, publication.aliases)
+    placer = RecordPlacer(index, zone_names, classless_map(settings))
     table = RecordTable()
     single = table.single
     owners: dict[str, list[str]] = {z: [z] for z in zone_names}  # apex first
@@ -46,7 +51,7 @@ def compute_zone_contents(publication: Publication, settings: ZoneSettings) -> l
     parents: dict[str, set[str]] = {z: set() for z in zone_names}
     ns_rrs = [("NS", content_name(ns)) for ns in settings.nameservers]
     for z in zone_names:
-        more[z][z] = list(ns_rrs)
+        more[z][z] = [*ns_rrs, *(("NS", content_name(ns)) for ns in extras.apex_ns.get(z, ()))]
     # a forward owner under in-addr.arpa/ip6.arpa would need its type spelled out
     plain_forward = {
         z: not (z.endswith(REVERSE_SUFFIXES) or z in ("arpa", "in-addr.arpa", "ip6.arpa"))
@@ -112,6 +117,11 @@ def compute_zone_contents(publication: Publication, settings: ZoneSettings) -> l
             continue
         more[zone].setdefault(owner, []).append(("PTR", name))
 
+    cuts: dict[str, dict[str, tuple[RR, ...]]] = {}
+    for zone, owner in merge_extras(more, cuts, extras):
+        if owner != zone:
+            parents[zone].add(owner.partition(".")[2])
+
     contents = []
     for z in zone_names:
         zone_owners = owners[z]
@@ -127,8 +137,11 @@ def compute_zone_contents(publication: Publication, settings: ZoneSettings) -> l
                 multi_owners.append(owner)
         zone_parents = parents[z]
         zone_parents.update(placer.reverse_parents(z))
-        records_of_zone = ZoneRecords(z, table, zone_owners, multi_owners, index)
-        contents.append(ZoneContent(z, records_of_zone, frozenset(zone_parents)))
+        zone_cuts = cuts.get(z, {})
+        zone_owners.extend(zone_cuts)
+        records_of_zone = ZoneRecords(z, table, zone_owners, multi_owners, index, zone_cuts)
+        ttls = {k: v for k, v in extras.ttls.items() if index.find(k[0]) == z}
+        contents.append(ZoneContent(z, records_of_zone, frozenset(zone_parents), ttls))
     return contents
 
 

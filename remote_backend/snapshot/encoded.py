@@ -16,10 +16,10 @@ def zone_items(snapshot: Snapshot, zone: Zone, soa: bool = False) -> Iterator[tu
     order; the apex without its SOA unless ``soa``."""
     names = [*snapshot.owners_by_zone.get(zone.name, ()), *snapshot.ents_by_zone.get(zone.name, ())]
     keyed = sorted((name_key(zone.id, n), n) for n in names)
-    value = snapshot.value
+    value = snapshot.zone_value
     apex = zone.name
     for key, name in keyed:
-        encoded = value(name, soa=soa or name != apex)
+        encoded = value(zone, name, soa=soa or name != apex)
         if encoded is not None:
             yield key, encoded
 

@@ -40,6 +40,8 @@ class ZoneContent:
     name: str
     records: Mapping[str, tuple[RR, ...]]  # owner -> rrs, SOA excluded
     parents: frozenset[str] | None = None
+    # (owner, type) -> TTL of the RRsets not at zones.ttl (static records)
+    ttls: Mapping[tuple[str, str], int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,9 @@ class Snapshot:
     ttls: Mapping[tuple[str, str], int] = field(default_factory=dict)
     # the empty non-terminals of each zone
     ents_by_zone: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # zone -> owner -> records, for owners that are the apex of another served zone
+    # (the parent side of a delegation to it)
+    zone_cuts: Mapping[str, Mapping[str, tuple[RR, ...]]] = field(default_factory=dict)
 
     def zone_of(self, name: str) -> Zone | None:
         """The served zone holding ``name`` (lowercase, no trailing dot), or None."""
@@ -101,11 +106,21 @@ class Snapshot:
         )
         return encode_value(fragments)
 
+    def zone_value(self, zone: ZoneInfo, name: str, soa: bool = True) -> bytes | None:
+        """The value of ``name`` as zone ``zone`` holds it: the same as ``value`` but
+        for the parent side of a delegation to another served zone."""
+        cut = self.zone_cuts.get(zone.name, {}).get(name)
+        if cut is not None:
+            return encode_value(
+                record_fragment(t, c, self.ttl_for(name, t), zone.id) for t, c in cut
+            )
+        return self.value(name, soa=soa)
+
     def list_values(self, zone: ZoneInfo) -> Iterator[tuple[str, bytes]]:
         """(owner, value) of every owner of ``zone``, in name order (as the shared
         snapshot keeps them, so both reply alike)."""
         for owner in sorted(self.owners_by_zone.get(zone.name, ())):
-            value = self.value(owner)
+            value = self.zone_value(zone, owner)
             if value is not None:
                 yield owner, value
 
@@ -117,14 +132,15 @@ class Snapshot:
         """
         yield zone.name, "SOA", zone.soa_content
         owners = self.owners_by_zone.get(zone.name, ())
+        cuts = self.zone_cuts.get(zone.name, {})
         if sort:
             owners = tuple(sorted(owners, key=_canonical_key))
         names = self.names
-        if isinstance(names, RecordTable):
+        if isinstance(names, RecordTable) and not cuts:
             yield from names.records(owners)
             return
         for owner in owners:
-            for qtype, content in names[owner]:
+            for qtype, content in cuts.get(owner) or names[owner]:
                 yield owner, qtype, content
 
     @property

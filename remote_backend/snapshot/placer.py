@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from validators.address import OCTETS
 from validators.zones import ZoneIndex
@@ -25,6 +25,7 @@ class RecordPlacer:
     """
 
     __slots__ = (
+        "_classless",
         "_index",
         "_parents",
         "_v4_rev",
@@ -35,9 +36,16 @@ class RecordPlacer:
         "_zones",
     )
 
-    def __init__(self, index: ZoneIndex, zones: Iterable[str]) -> None:
+    def __init__(
+        self,
+        index: ZoneIndex,
+        zones: Iterable[str],
+        classless: Mapping[int, list[tuple[int, int, str]]] | None = None,
+    ) -> None:
         self._index = index
         self._zones = frozenset(zones)
+        # /24 (value >> 8) -> served RFC 2317 blocks in it: (first, last, child zone)
+        self._classless = classless or {}
         # a reverse zone below a /24 (/64) can hold a name its network's zone does not
         self._v4_zone_per_24 = not any(
             z.endswith(".in-addr.arpa") and z.count(".") > 4 for z in self._zones
@@ -85,7 +93,14 @@ class RecordPlacer:
         return text[text[1] != ":" : len(text) - (text[-2] != ":")]
 
     def ipv4_reverse(self, value: int) -> tuple[str, str | None]:
-        """(reverse name, its zone) of an IPv4 address value."""
+        """(reverse name, its zone) of an IPv4 address value; in a served classless
+        block, the name in its child zone (RFC 2317)."""
+        if self._classless:
+            for first, last, child in self._classless.get(value >> 8, ()):
+                if first <= value <= last:
+                    owner = f"{OCTETS[value & 255]}.{child}"
+                    self._add_parent(child, owner, child)
+                    return owner, child
         entry = self._v4_rev.get(value >> 8)
         if entry is None:
             net = value >> 8

@@ -151,7 +151,7 @@ class ZoneRecords(Mapping[str, tuple[RR, ...]]):
     """The records of one zone, inside a ``RecordTable`` shared by every zone of a build
     (so ``assemble`` takes that table as it is instead of merging copies)."""
 
-    __slots__ = ("_index", "multi_owners", "owners", "record_count", "table", "zone")
+    __slots__ = ("_index", "cuts", "multi_owners", "owners", "record_count", "table", "zone")
 
     def __init__(
         self,
@@ -160,22 +160,33 @@ class ZoneRecords(Mapping[str, tuple[RR, ...]]):
         owners: list[str],
         multi_owners: list[str],
         index: ZoneIndex,
+        cuts: Mapping[str, tuple[RR, ...]] | None = None,
     ) -> None:
         self.zone = zone
         self.table = table
         self.owners = owners  # every owner of the zone, apex first
         self.multi_owners = multi_owners  # those kept in table.multi
         self._index = index
+        # owners that are the apex of another served zone (the parent side of a
+        # delegation to it): their records here are not the child apex's
+        self.cuts: Mapping[str, tuple[RR, ...]] = cuts or {}
         self.record_count = (
-            len(owners) - len(multi_owners) + sum(len(table.multi[o]) for o in multi_owners)
+            len(owners)
+            - len(multi_owners)
+            - len(self.cuts)
+            + sum(len(table.multi[o]) for o in multi_owners)
+            + sum(map(len, self.cuts.values()))
         )
 
     def _holds(self, owner: object) -> bool:
-        return (
-            isinstance(owner, str) and owner in self.table and self._index.find(owner) == self.zone
+        return isinstance(owner, str) and (
+            owner in self.cuts or (owner in self.table and self._index.find(owner) == self.zone)
         )
 
     def __getitem__(self, owner: str) -> tuple[RR, ...]:
+        cut = self.cuts.get(owner)
+        if cut is not None:
+            return cut
         if not self._holds(owner):
             raise KeyError(owner)
         return self.table[owner]

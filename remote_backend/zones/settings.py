@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from remote_backend.zones.naming import reverse_zone_name
+from remote_backend.zones.naming import DEFAULT_CLASSLESS_NAME, reverse_zone_name
+from validators.model import IPAddress
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -31,10 +33,18 @@ class ZoneSettings:
     soa: SoaTimers = SoaTimers()
     secondaries: tuple[str, ...] = ()
     serial_format: str = "unixtime"  # unixtime | date | counter (state.store.SerialFormat)
+    # whole zones (docs/configuration.md): static files, addresses of name servers,
+    # RFC 2317 child labels and blocks delegated to others
+    static_dir: str | None = None
+    nameserver_addresses: Mapping[str, tuple[IPAddress, ...]] = field(default_factory=dict)
+    classless_name: str = DEFAULT_CLASSLESS_NAME
+    classless_delegations: Mapping[ipaddress.IPv4Network, tuple[str, ...]] = field(
+        default_factory=dict
+    )
 
     @property
     def reverse_zone_names(self) -> tuple[str, ...]:
-        return tuple(reverse_zone_name(n) for n in self.reverse)
+        return tuple(reverse_zone_name(n, self.classless_name) for n in self.reverse)
 
     @property
     def all_zone_names(self) -> tuple[str, ...]:

@@ -59,6 +59,14 @@ class StaticFileError(PphookError):
         super().__init__(f"{where}: {message}")
 
 
+class StaticFilesError(PphookError):
+    """Static zone files that cannot be served (every problem, one per line)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("static zone files: " + "; ".join(problems))
+
+
 @dataclass(frozen=True, slots=True)
 class StaticRecord:
     owner: str  # lowercase, no trailing dot

@@ -122,10 +122,15 @@ def test_zone_contents_and_snapshot_equal_the_plain_computation() -> None:
         assert fast.owners_by_zone[zone.name][0] == zone.name  # apex first
         assert list(fast.zone_records(zone)) == list(slow.zone_records(zone))
     assert fast.rrs("1.2.1.10.in-addr.arpa") == ()  # none given
-    assert fast.rrs("3.2.1.10.in-addr.arpa") == (
+    # 10.1.2.3/32 is a classless block (RFC 2317): the PTR in its child zone, and in the
+    # enclosing zone a CNAME to it, with the child delegated by NS
+    child = "3/32.2.1.10.in-addr.arpa"
+    assert fast.rrs("3.2.1.10.in-addr.arpa") == (("CNAME", f"3.{child}"),)
+    assert fast.rrs(f"3.{child}") == (("PTR", "dual.example.com"),)
+    assert fast.rrs(child) == (("NS", "ns1.example.com"), ("NS", "ns2.example.com"))
+    assert fast.zone_cuts["10.in-addr.arpa"][child] == (
         ("NS", "ns1.example.com"),
         ("NS", "ns2.example.com"),
-        ("PTR", "dual.example.com"),
     )
     assert fast.rrs("dual.example.com") == (("A", "10.1.2.3"), ("AAAA", "2001:db8::1"))
 
