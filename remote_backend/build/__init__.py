@@ -1,0 +1,1 @@
+"""Builds snapshots (reader -> validators -> snapshot) and keeps the current one fresh."""
