@@ -41,7 +41,6 @@ def _as_list(values: Sequence[Any]) -> list[Any]:
     return values if isinstance(values, list) else list(values)
 
 
-
 # Above this many deleted or inserted-in-the-middle rows, rebuild the lists in one pass
 # instead of editing them in place (each edit moves the tail of every column).
 _IN_PLACE_EDITS = 256
@@ -120,5 +119,3 @@ def _rebuilt(
 
 def _first(row: tuple[Any, ...]) -> Any:
     return row[0]
-
-

@@ -11,9 +11,9 @@ import pytest
 from infra.mariadb import MariaDBServer
 from infra.phpipam_data import PhpipamData
 
-from remote_backend.config import parse_config
 from remote_backend.build.builder import open_builder
 from remote_backend.build.live import LiveSnapshot
+from remote_backend.config import parse_config
 
 pytestmark = pytest.mark.integration
 
