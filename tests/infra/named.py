@@ -2,7 +2,9 @@
 
 Writes its own named.conf (and an rndc key) in a temporary directory, listens on
 127.0.0.1:<free port> only, and transfers the given zones from 127.0.0.1:<primary
-port>. Zone files are written as text so a test can read what was transferred.
+port>. Tests observe it as clients do (SOA serial, answers, AXFR through dnspython),
+never through its zone files, whose layout and write timing differ between BIND
+versions (9.18 on Debian 12, 9.20 on Debian 13).
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ class NamedSecondary(ServerLifecycle):
         return self.base_dir / "named.log"
 
     def zone_file(self, zone: str) -> Path:
-        """The text master file named wrote after transferring ``zone``."""
+        """Where named keeps ``zone`` (text, for a person reading PPHOOK_KEEP_TMP=1 runs)."""
         return self.base_dir / f"{zone.rstrip('.').lower()}.db"
 
     def _write_config(self) -> None:
@@ -107,7 +109,7 @@ options {{
   allow-notify {{ 127.0.0.1; }};
   allow-transfer {{ 127.0.0.1; }};
   notify no;
-  // readable zone files, so tests can look at what was transferred
+  // readable zone files for a person debugging with PPHOOK_KEEP_TMP=1
   masterfile-format text;
 {self.extra_options}
 }};
