@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from remote_backend.cli.relay import relay
-from remote_backend.cli.secrets import warn_secret_files
+from remote_backend.cli.secrets import log_startup_warnings
 
 if TYPE_CHECKING:
     from remote_backend.build.live import LiveSnapshot
@@ -37,7 +37,7 @@ def serve(config: Config) -> int:
     from remote_backend.connectors.unix import UnixSocketServer
     from remote_backend.secondaries.watch import watch_secondaries
 
-    warn_secret_files(config)
+    log_startup_warnings(config)
     live = LiveSnapshot(open_builder(config), on_change=_purger(config))
     _first_snapshot(live)
     handler = _handler(live)
@@ -46,6 +46,8 @@ def serve(config: Config) -> int:
         handler,
         mode=config.server.socket_mode,
         group=config.server.socket_group,
+        max_connections=config.server.max_connections,
+        idle_timeout=config.server.idle_timeout,
     )
     server.bind()
     live.start()
@@ -76,15 +78,27 @@ def serve(config: Config) -> int:
 PIPE_FIRST_SNAPSHOT_WAIT = 1.5
 
 
-def pipe(config: Config, relay_mode: bool, socket: str | None) -> int:
-    """`pphook pipe`: a pdns coprocess (``--relay``: forwarding to `serve`)."""
+def pipe(
+    config: Config,
+    relay_mode: bool,
+    socket: str | None,
+    timeout: float | None = None,
+    list_timeout: float | None = None,
+) -> int:
+    """`pphook pipe`: a pdns coprocess (``--relay``: forwarding to `serve`; the command
+    line's timeouts win over the config's)."""
     from remote_backend.build.builder import open_builder
     from remote_backend.build.live import LiveSnapshot
     from remote_backend.connectors.pipe import serve_stdio
 
+    log_startup_warnings(config)
     if relay_mode:
         server = config.server
-        return relay(socket or server.socket, server.relay_timeout, server.relay_list_timeout)
+        return relay(
+            socket or server.socket,
+            timeout or server.relay_timeout,
+            list_timeout or server.relay_list_timeout,
+        )
 
     live = LiveSnapshot(open_builder(config))
     ready = threading.Event()
@@ -119,20 +133,6 @@ def _first_snapshot(live: LiveSnapshot) -> None:
             "until the database answers (%s)",
             live.last_error,
         )
-
-
-def _warn_secret_files(config: Config) -> None:
-    for warning in _secret_warnings(config):
-        log.warning("%s", warning)
-
-
-def _secret_warnings(config: Config) -> list[str]:
-    from remote_backend.config import secret_file_warnings
-
-    secrets = [config.ipam.password_file]
-    if ":" in config.ipam.url.partition("://")[2].partition("@")[0] and "@" in config.ipam.url:
-        secrets.append(config.path)  # the URL carries a password
-    return [w for path in secrets if path for w in secret_file_warnings(path)]
 
 
 def _purger(config: Config) -> Callable[[Snapshot, Snapshot], None] | None:
