@@ -25,6 +25,7 @@ from remote_backend.ipam.changes import KnownIds, ReadMark
 from remote_backend.memory import fix_mmap_threshold
 from remote_backend.snapshot import Snapshot, ZoneContent, assemble, compute_zone_contents
 from remote_backend.state import SerialFormat, StateStore
+from remote_backend.state.floors import secondary_floors
 from validators import Validator
 from validators.engine import gc_paused
 from validators.model import IpamData, Policy, Publication
@@ -147,8 +148,14 @@ class SnapshotBuilder:
 def open_builder(config: Config) -> SnapshotBuilder:
     """Reader + state store + builder for ``config``."""
     engine = make_engine(config.ipam, config.ipam_password())
+    secondaries = config.zones.secondaries
     return SnapshotBuilder(
         config,
         IpamReader(engine),
-        StateStore(config.state.url, SerialFormat(config.zones.serial_format)),
+        StateStore(
+            config.state.url,
+            SerialFormat(config.zones.serial_format),
+            # a zone new to the store starts above what the secondaries hold
+            floor_source=secondary_floors(secondaries) if secondaries else None,
+        ),
     )

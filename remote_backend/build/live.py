@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import exc as sa_exc
 
 from remote_backend.build.builder import SnapshotBuilder
-from remote_backend.errors import PphookError, SnapshotUnavailableError
+from remote_backend.errors import PphookError, SnapshotUnavailableError, StateStoreError
 from remote_backend.ipam import ChangeToken
 from remote_backend.memory import release_free_memory
 from remote_backend.monitor.health import CircuitBreaker, CircuitState, Health
@@ -23,6 +23,8 @@ from remote_backend.state.persist import snapshot_from_payload, snapshot_payload
 log = logging.getLogger("pphook.service")
 
 PERSIST_INTERVAL = 60.0  # seconds between two saves of the snapshot in the state store
+PHPIPAM = "phpIPAM"
+STATE_STORE = "state store"
 
 
 class LiveSnapshot:
@@ -52,6 +54,7 @@ class LiveSnapshot:
         self.current: Snapshot | None = None
         self.source = "none"  # "database" or "persisted"
         self.last_error: str | None = None
+        self.last_error_source = PHPIPAM  # what last_error is about: PHPIPAM or STATE_STORE
         self.last_success: float | None = None
         self.last_build_seconds = 0.0
         self.refreshes = 0
@@ -219,27 +222,32 @@ class LiveSnapshot:
             return
         try:
             self.refresh()
+        except StateStoreError as exc:  # phpIPAM was read; the serials could not be had
+            self._failed(str(exc), STATE_STORE)
         except PphookError as exc:
             self._failed(str(exc))
         except Exception as exc:
             log.exception("refresh failed unexpectedly, serving the last snapshot")
-            self._failed(f"{type(exc).__name__}: {exc}")
+            self._failed(f"{type(exc).__name__}: {exc}", "pphook")
         else:
             if self.breaker.state is not CircuitState.CLOSED or self.breaker.consecutive_failures:
                 log.info("phpIPAM reachable again; circuit closed")
             self.breaker.success()
 
-    def _failed(self, message: str) -> None:
-        self.db_errors += 1
+    def _failed(self, message: str, source: str = PHPIPAM) -> None:
+        if source == PHPIPAM:  # pphook_db_errors counts phpIPAM's failures only
+            self.db_errors += 1
         was = self.breaker.state
         self.breaker.failure()
         if self.last_error != message or was is not self.breaker.state:
             log.warning(
-                "refresh failed (circuit %s), serving the last snapshot: %s",
+                "refresh failed (%s, circuit %s), serving the last snapshot: %s",
+                source,
                 self.breaker.state.value,
                 message,
             )
         self.last_error = message
+        self.last_error_source = source
 
     def _run(self) -> None:
         # A fixed cadence: the time a rebuild took counts towards the next wait, so a

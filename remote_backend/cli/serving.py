@@ -126,13 +126,22 @@ def _first_snapshot(live: LiveSnapshot) -> None:
     Either way the caller starts serving: the refresh thread keeps trying the database
     (through the circuit breaker) and takes over as soon as it answers.
     """
+    from remote_backend.build.live import STATE_STORE
+
     live.tick()
     if live.current is None and not live.load_persisted():
-        log.error(
-            "phpIPAM is unreachable and no snapshot was persisted: answering SERVFAIL "
-            "until the database answers (%s)",
-            live.last_error,
-        )
+        if live.last_error_source == STATE_STORE:
+            log.error(
+                "the state store failed, so no serials and no snapshot: answering SERVFAIL "
+                "until it works (%s)",
+                live.last_error,
+            )
+        else:
+            log.error(
+                "phpIPAM is unreachable and no snapshot was persisted: answering SERVFAIL "
+                "until the database answers (%s)",
+                live.last_error,
+            )
 
 
 def _purger(config: Config) -> Callable[[Snapshot, Snapshot], None] | None:
