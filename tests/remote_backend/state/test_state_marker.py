@@ -74,7 +74,7 @@ def test_damage_while_running_is_refused_at_the_next_allocation(url: str) -> Non
     filled(url)
     store = StateStore(url, SerialFormat.COUNTER)
     sql(url, "DELETE FROM zone_serials")
-    with pytest.raises(StateStoreDamagedError, match="example.com: no serial, but 3"):
+    with pytest.raises(StateStoreDamagedError, match=r"example\.com: no serial, but 3"):
         store.serials_for({ZONE: "d"}, now=T0)
 
 
