@@ -274,3 +274,28 @@ def test_relay_command_line_refuses_unusable_timeouts(sock_path: Path, value: st
     )
     assert done.returncode == 2
     assert "--timeout" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_shipped_pdns_conf_command_line_runs(sock_path: Path) -> None:
+    """pdns-config/pdns.conf's relay command (timeouts included) as pdns runs it:
+    split on single spaces, executed without a shell."""
+    from infra.pphook import pphook_command
+
+    conf = Path(__file__).resolve().parents[3] / "pdns-config" / "pdns.conf"
+    line = next(
+        ln for ln in conf.read_text().splitlines() if ln.startswith("remote-connection-string=")
+    )
+    command = line.partition("pipe:command=")[2].partition(",")[0].split(" ")
+    assert command[:3] == ["/opt/pphook/venv/bin/pphook", "pipe", "--relay"]
+    argv = [*pphook_command(), *command[1:]]
+    argv[argv.index("--socket") + 1] = str(sock_path)
+    assert "--timeout" in argv and "--list-timeout" in argv
+    done = subprocess.run(
+        argv,
+        input=b'{"method":"initialize","parameters":{}}\n' + LOOKUP + b"\n",
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
+    replies = [json.loads(line) for line in done.stdout.splitlines()]
+    assert replies[0] == {"result": True} and "result" not in replies[1]  # serve is down

@@ -426,3 +426,38 @@ def test_thousands_of_concurrent_connections(server: UnixSocketServer, sock_path
         timeout=20,
     ), f"{threading.active_count()} threads, {threads_before} before"
     assert wait_until(lambda: open_fds() == fds_before), "file descriptors leaked"
+
+
+def test_serve_keeps_admitting_pdns_with_a_stuck_client_at_the_cap(tmp_path: Path) -> None:
+    """A real `pphook serve` with server.max_connections and server.idle_timeout: a
+    client holding every connection idle cannot lock pdns out, and idle ones end."""
+    from infra.pphook import PphookServe, default_sections
+
+    from remote_backend.demo import create_demo_database
+
+    db = tmp_path / "phpipam.sqlite"
+    create_demo_database(str(db))
+    sock = tmp_path / "pphook.sock"
+    sections = default_sections(
+        f"sqlite:///{db}",
+        f"sqlite:///{tmp_path}/state.db",
+        sock,
+        server={"max_connections": 8, "idle_timeout": 2},
+    )
+    serve = PphookServe(sections).start()
+    stuck = [Client(sock) for _ in range(8)]
+    try:
+        for client in stuck:
+            assert json.loads(client.ask(LOOKUP_WWW))["result"]
+        pdns_like = Client(sock)
+        assert json.loads(pdns_like.ask(LOOKUP_WWW))["result"]  # admitted at the cap
+        assert stuck[0].reader.readline() == b""  # the longest idle made room
+        assert "connection cap reached (server.max_connections = 8)" in serve.logs()
+        started = time.monotonic()
+        assert stuck[1].reader.readline() == b""  # silent 2 s: closed
+        assert time.monotonic() - started < 5
+        pdns_like.close()
+    finally:
+        for client in stuck:
+            client.close()
+        serve.cleanup()
