@@ -76,10 +76,11 @@ class TomlReader:
             value = float(raw)
         except OverflowError:
             value = math.inf
+        shown = repr(raw) if len(repr(raw)) <= 24 else repr(raw)[:20] + "..."
         if not math.isfinite(value):
-            self.errors.append((f"{section}.{key}", f"{rule} (got {raw!r})"))
+            self.errors.append((f"{section}.{key}", f"{rule} (got {shown})"))
             return float(default)
-        self.check(f"{section}.{key}", ok(value), f"{rule} (got {raw!r})")
+        self.check(f"{section}.{key}", ok(value), f"{rule} (got {shown})")
         return value
 
     def integer(
@@ -95,8 +96,9 @@ class TomlReader:
         """An integer in ``low..high`` (an error names the range)."""
         value = self.get(table, section, key, int, default, f"an integer{unit}")
         if not low <= value <= high:
+            shown = str(value) if len(str(value)) <= 24 else str(value)[:20] + "..."
             self.errors.append(
-                (f"{section}.{key}", f"must be between {low} and {high}{unit} (got {value})")
+                (f"{section}.{key}", f"must be between {low} and {high}{unit} (got {shown})")
             )
             return default
         return value

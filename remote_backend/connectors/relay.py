@@ -145,9 +145,7 @@ class RelayHandler:
     def _connection(self) -> socket.socket:
         if self._sock is None:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            # connect() blocks while serve's backlog is full (serve stopped): that
-            # wait counts against the request's timeout as well
-            sock.settimeout(min(self.connect_timeout, self.timeout))
+            sock.settimeout(self.connect_timeout)
             try:
                 sock.connect(self.socket_path)
             except OSError:

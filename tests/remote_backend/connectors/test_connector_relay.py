@@ -187,34 +187,6 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
     return condition()
 
 
-def test_connect_waits_no_longer_than_the_request_timeout(sock_path: Path) -> None:
-    """A stopped `serve` whose backlog is full makes connect() block: that counts
-    against the request's timeout (it used to take a fixed second)."""
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(sock_path))
-    listener.listen(0)
-    fillers = []
-    try:
-        for _ in range(8):  # fill the backlog: the next connect() blocks
-            filler = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            filler.setblocking(False)
-            try:
-                filler.connect(str(sock_path))
-            except BlockingIOError:
-                filler.close()
-                break
-            fillers.append(filler)
-        relay = RelayHandler(str(sock_path), timeout=0.2)
-        started = time.monotonic()
-        reply = json.loads(relay.handle_line(LOOKUP))
-        assert "result" not in reply
-        assert time.monotonic() - started < 0.6
-    finally:
-        for filler in fillers:
-            filler.close()
-        listener.close()
-
-
 def test_relay_command_line_timeout_with_serve_stopped(tmp_path: Path) -> None:
     """pdns.conf runs `pipe --relay --socket PATH` without a config file, so
     server.relay_timeout never reached it (it waited 2.06 s for a stopped serve when
@@ -273,7 +245,8 @@ def test_relay_command_line_refuses_unusable_timeouts(sock_path: Path, value: st
         check=False,
     )
     assert done.returncode == 2
-    assert "--timeout" in done.stderr and "Traceback" not in done.stderr
+    assert "argument --timeout:" in done.stderr and "Traceback" not in done.stderr
+    assert "must be between 0.05 and 300 seconds" in done.stderr or "not a number" in done.stderr
 
 
 def test_the_shipped_pdns_conf_command_line_runs(sock_path: Path) -> None:
