@@ -187,10 +187,12 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
     return condition()
 
 
-def test_relay_command_line_timeout_with_serve_stopped(tmp_path: Path) -> None:
+@pytest.mark.parametrize("source", ["command line", "config"])
+def test_relay_timeout_with_serve_stopped(tmp_path: Path, source: str) -> None:
     """pdns.conf runs `pipe --relay --socket PATH` without a config file, so
     server.relay_timeout never reached it (it waited 2.06 s for a stopped serve when
-    0.3 was configured): `--timeout` carries it on the command line."""
+    0.3 was configured): `--timeout` carries it on the command line. With a config
+    file instead of --socket, server.relay_timeout applies."""
     import os
     import signal
 
@@ -202,11 +204,20 @@ def test_relay_command_line_timeout_with_serve_stopped(tmp_path: Path) -> None:
     create_demo_database(str(db))
     sock = tmp_path / "pphook.sock"
     serve = PphookServe(
-        default_sections(f"sqlite:///{db}", f"sqlite:///{tmp_path}/state.db", sock)
+        default_sections(
+            f"sqlite:///{db}",
+            f"sqlite:///{tmp_path}/state.db",
+            sock,
+            server={"relay_timeout": 0.3},
+        )
     ).start()
     assert serve.proc is not None
+    if source == "config":
+        argv = ["--config", str(serve.config_path), "pipe", "--relay"]
+    else:
+        argv = ["pipe", "--relay", "--socket", str(sock), "--timeout", "0.3"]
     relay = subprocess.Popen(
-        [*pphook_command(), "pipe", "--relay", "--socket", str(sock), "--timeout", "0.3"],
+        [*pphook_command(), *argv],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
