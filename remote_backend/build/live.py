@@ -228,7 +228,7 @@ class LiveSnapshot:
             self._failed(str(exc))
         except Exception as exc:
             log.exception("refresh failed unexpectedly, serving the last snapshot")
-            self._failed(f"{type(exc).__name__}: {exc}", "pphook")
+            self._failed(f"{type(exc).__name__}: {exc}")
         else:
             if self.breaker.state is not CircuitState.CLOSED or self.breaker.consecutive_failures:
                 log.info("phpIPAM reachable again; circuit closed")
