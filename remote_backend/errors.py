@@ -35,6 +35,14 @@ class StateStoreError(PphookError):
     """The state store (serials, notified serials, reports) cannot be read or written."""
 
 
+class StateStoreDamagedError(StateStoreError):
+    """The state store lost serials it handed out (its marker says more existed).
+
+    Serving from it would send serials back, which secondaries ignore; pphook refuses
+    until the store is restored or deliberately reset (docs/operations.md).
+    """
+
+
 class ZoneNotServedError(PphookError):
     """A zone named on the command line is not one pphook serves."""
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from remote_backend.build.merge import differing_rows, merge_columns, rows_held, same_input
@@ -28,6 +29,7 @@ from remote_backend.snapshot.assemble import with_serials
 from remote_backend.snapshot.encoded import fingerprints
 from remote_backend.snapshot.extras import zone_facts
 from remote_backend.state import SerialFormat, StateStore
+from remote_backend.state.floors import secondary_floors
 from remote_backend.zones.static import StaticFilesError, StaticSource
 from validators import Validator
 from validators.engine import gc_paused
@@ -258,11 +260,19 @@ class SnapshotBuilder:
         )
 
 
-def open_builder(config: Config) -> SnapshotBuilder:
-    """Reader + state store + builder for ``config``."""
+def open_builder(config: Config, floors: Mapping[str, int] | None = None) -> SnapshotBuilder:
+    """Reader + state store + builder for ``config``; ``floors``: serials already served
+    from elsewhere (the shared snapshot on disk) that no new serial may go below."""
     engine = make_engine(config.ipam, config.ipam_password())
+    secondaries = config.zones.secondaries
     return SnapshotBuilder(
         config,
         IpamReader(engine, config.policy.alias_field),
-        StateStore(config.state.url, SerialFormat(config.zones.serial_format)),
+        StateStore(
+            config.state.url,
+            SerialFormat(config.zones.serial_format),
+            floors=floors,
+            # a zone new to the store starts above what the secondaries hold
+            floor_source=secondary_floors(secondaries) if secondaries else None,
+        ),
     )

@@ -30,6 +30,8 @@ from remote_backend.shared.writer import SharedSnapshot
 log = logging.getLogger("pphook.service")
 
 STATUS_INTERVAL = 5.0  # seconds between two status records in the shared snapshot
+PHPIPAM = "phpIPAM"
+STATE_STORE = "state store"
 
 
 class LiveSnapshot:
@@ -64,6 +66,7 @@ class LiveSnapshot:
         self.published_at: float | None = None
         self.source = "none"  # "database" or "persisted"
         self.last_error: str | None = None
+        self.last_error_source = PHPIPAM  # what last_error is about: PHPIPAM or STATE_STORE
         self.last_success: float | None = None
         self.last_build_seconds = 0.0
         self.refreshes = 0
@@ -292,17 +295,22 @@ class LiveSnapshot:
             log.debug("cannot write the status into the shared snapshot", exc_info=True)
 
     def _failed(self, message: str, database: bool = True) -> None:
+        """A refresh failed: phpIPAM's failures count (pphook_db_errors) and open the
+        circuit; the state store's or the shared snapshot's are said to be theirs."""
+        source = PHPIPAM if database else STATE_STORE
         was = self.breaker.state
         if database:
             self.db_errors += 1
             self.breaker.failure()
         if self.last_error != message or was is not self.breaker.state:
             log.warning(
-                "refresh failed (circuit %s), serving the last publication: %s",
+                "refresh failed (%s, circuit %s), serving the last publication: %s",
+                source,
                 self.breaker.state.value,
                 message,
             )
         self.last_error = message
+        self.last_error_source = source
 
     def _run(self) -> None:
         # A fixed cadence: the time a rebuild took counts towards the next wait, so a

@@ -76,7 +76,10 @@ def _pipe(config: Config, args: argparse.Namespace) -> int:
 
     if args.snapshot_dir:
         return shared_pipe(args.snapshot_dir)
-    return pipe(config, args.relay, args.socket)
+    if not args.relay and (args.socket or args.timeout or args.list_timeout):
+        print("pphook pipe: --socket, --timeout and --list-timeout need --relay", file=sys.stderr)
+        return EXIT_USAGE
+    return pipe(config, args.relay, args.socket, args.timeout, args.list_timeout)
 
 
 def _check(config: Config, args: argparse.Namespace) -> int:
@@ -166,6 +169,38 @@ def _pipe_arguments(p: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="with --relay: the serve socket; then no config file is read",
     )
+    p.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_relay_seconds("TIMEOUT_RANGE"),
+        help="with --relay: seconds to wait for serve per request, then SERVFAIL "
+        f"(default: server.relay_timeout, else {RELAY_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--list-timeout",
+        metavar="SECONDS",
+        type=_relay_seconds("LIST_TIMEOUT_RANGE"),
+        help="with --relay: the same for list (AXFR) and getAllDomains "
+        f"(default: server.relay_list_timeout, else {RELAY_LIST_TIMEOUT:g})",
+    )
+
+
+def _relay_seconds(bounds: str) -> Callable[[str], float]:
+    """argparse type of the relay's timeouts: the bounds the config applies too."""
+
+    def parse(text: str) -> float:
+        from remote_backend.connectors import relay
+
+        low, high = getattr(relay, bounds)
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if not low <= value <= high:  # also refuses inf and nan
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g} seconds")
+        return value
+
+    return parse
 
 
 CORE_VERBS: tuple[CoreVerb, ...] = (
@@ -255,7 +290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return shared_pipe(args.snapshot_dir)
         from remote_backend.cli.relay import relay
 
-        return relay(args.socket, RELAY_TIMEOUT, RELAY_LIST_TIMEOUT)
+        return relay(
+            args.socket, args.timeout or RELAY_TIMEOUT, args.list_timeout or RELAY_LIST_TIMEOUT
+        )
     verbs = _verbs()
     standalone = {v.name: v for v in STANDALONE_VERBS}
     args = _parser({**verbs, **standalone}).parse_args(argv)

@@ -6,7 +6,7 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from remote_backend.cli.secrets import secret_warnings
+from remote_backend.cli.secrets import startup_warnings
 
 if TYPE_CHECKING:
     from remote_backend.config import Config
@@ -20,7 +20,7 @@ def check(config: Config) -> int:
     from remote_backend.secondaries.watch import secondary_lines
 
     print(f"config: {config.path}: ok")
-    for warning in secret_warnings(config):
+    for warning in startup_warnings(config):
         print(f"warning: {warning}")
     _print_server_status(config)
     builder = open_builder(config)

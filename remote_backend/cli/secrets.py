@@ -1,4 +1,6 @@
-"""Warnings about files holding secrets that others can read."""
+"""Warnings at start-up: the config's own (``Config.warnings``: unwise but working
+settings) and files holding secrets that others can read. `check` prints them;
+`serve` and `pipe` log them."""
 
 from __future__ import annotations
 
@@ -11,9 +13,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("pphook")
 
 
-def warn_secret_files(config: Config) -> None:
-    for warning in secret_warnings(config):
+def log_startup_warnings(config: Config) -> None:
+    for warning in startup_warnings(config):
         log.warning("%s", warning)
+
+
+def startup_warnings(config: Config) -> list[str]:
+    return [*config.warnings, *secret_warnings(config)]
 
 
 def secret_warnings(config: Config) -> list[str]:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from remote_backend.cli.relay import relay
-from remote_backend.cli.secrets import warn_secret_files
+from remote_backend.cli.secrets import log_startup_warnings
 
 if TYPE_CHECKING:
     from remote_backend.build.live import LiveSnapshot
@@ -34,15 +34,22 @@ def serve(config: Config) -> int:
     from remote_backend.build.live import LiveSnapshot
     from remote_backend.connectors.unix import UnixSocketServer
     from remote_backend.protocol.handler import BackendHandler
+    from remote_backend.secondaries.lag import is_older
     from remote_backend.secondaries.watch import watch_secondaries
     from remote_backend.shared.notified import SharedNotified
     from remote_backend.shared.reader import SharedReader
     from remote_backend.shared.writer import SharedSnapshot
 
-    warn_secret_files(config)
+    log_startup_warnings(config)
     directory = config.server.snapshot_dir
     shared = SharedSnapshot(directory, group=config.server.socket_group)
-    live = LiveSnapshot(open_builder(config), shared, on_change=_purger(config))
+    # what pdns served and notified from the last run: a lost or replaced state store
+    # must not hand out serials below them
+    floors = {zone.name: zone.serial for zone in shared.stored_zones() or ()}
+    for zone, serial in SharedNotified(directory).get_all().items():
+        if zone not in floors or is_older(floors[zone], serial):
+            floors[zone] = serial
+    live = LiveSnapshot(open_builder(config, floors), shared, on_change=_purger(config))
     _first_publication(live)
     handler = BackendHandler(
         SharedReader(directory, shared.env).current,
@@ -54,6 +61,8 @@ def serve(config: Config) -> int:
         handler,
         mode=config.server.socket_mode,
         group=config.server.socket_group,
+        max_connections=config.server.max_connections,
+        idle_timeout=config.server.idle_timeout,
     )
     server.bind()
     live.start()
@@ -85,12 +94,24 @@ def serve(config: Config) -> int:
     return EXIT_OK
 
 
-def pipe(config: Config, relay_mode: bool, socket: str | None) -> int:
+def pipe(
+    config: Config,
+    relay_mode: bool,
+    socket: str | None,
+    timeout: float | None = None,
+    list_timeout: float | None = None,
+) -> int:
     """`pphook pipe`: a pdns coprocess answering from the shared snapshot (``--relay``:
-    forwarding every request to `serve` instead, the deployment of earlier versions)."""
+    forwarding every request to `serve` instead, the deployment of earlier versions;
+    the command line's timeouts win over the config's)."""
+    log_startup_warnings(config)
     if relay_mode:
         server = config.server
-        return relay(socket or server.socket, server.relay_timeout, server.relay_list_timeout)
+        return relay(
+            socket or server.socket,
+            timeout or server.relay_timeout,
+            list_timeout or server.relay_list_timeout,
+        )
     return shared_pipe(config.server.snapshot_dir)
 
 
@@ -111,13 +132,22 @@ def _first_publication(live: LiveSnapshot) -> None:
     Either way `serve` starts: the refresh thread keeps trying the database (through the
     circuit breaker) and publishes as soon as it answers.
     """
+    from remote_backend.build.live import STATE_STORE
+
     live.tick()
     if live.zones is None and not live.load_persisted():
-        log.error(
-            "phpIPAM is unreachable and no earlier publication can be served: answering "
-            "SERVFAIL until the database answers (%s)",
-            live.last_error,
-        )
+        if live.last_error_source == STATE_STORE:
+            log.error(
+                "the state store failed, so no serials and nothing published: answering "
+                "SERVFAIL until it works (%s)",
+                live.last_error,
+            )
+        else:
+            log.error(
+                "phpIPAM is unreachable and no earlier publication can be served: "
+                "answering SERVFAIL until the database answers (%s)",
+                live.last_error,
+            )
 
 
 def _purger(config: Config) -> Callable[[Published], None] | None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Collection, Mapping
-from pathlib import Path
 from typing import Any
 
+from remote_backend.config.files import FileProblem, read_regular_file
 from remote_backend.config.policy import parse_policy
 from remote_backend.config.server import parse_server
 from remote_backend.config.settings import (
@@ -26,6 +26,7 @@ from remote_backend.config.settings import (
     StateSettings,
 )
 from remote_backend.config.toml import TomlReader, raise_collected
+from remote_backend.config.validate import validate_environment
 from remote_backend.config.zones import parse_zones
 from remote_backend.errors import ConfigError
 from remote_backend.plugins import plugin_verbs, section_parsers
@@ -35,6 +36,7 @@ ENV_CONFIG = "PPHOOK_CONFIG"
 ENV_IPAM_URL = "PPHOOK_IPAM_URL"
 
 CORE_SECTIONS = ("ipam", "state", "zones", "policy", "server", "logging")
+MAX_CONFIG_BYTES = 1 << 20  # a real pphook.toml is a few kB
 
 
 def config_path(path: str | None, environ: Mapping[str, str] | None = None) -> str:
@@ -52,16 +54,20 @@ def load_config(
 ) -> Config:
     """Read, check and normalise the config; raise ConfigError listing every problem.
 
+    Every verb runs this, and nothing else, before it starts: it refuses whatever a verb
+    would refuse later (``config.validate``), so `check` accepting a config means every
+    verb can run on it. Warnings (unwise but working settings) are in ``Config.warnings``.
+
     ``require``: sections of other packages the calling verb needs (missing or empty
     is an error); ``parse_all``: check every such section that is present (`check`).
     """
     env = os.environ if environ is None else environ
     path = config_path(path, env)
     try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
+        raw = read_regular_file(path, MAX_CONFIG_BYTES)
+    except FileProblem as exc:
         hint = f"(set --config or ${ENV_CONFIG})"
-        raise ConfigError(path, None, f"cannot read config file: {exc.strerror} {hint}") from exc
+        raise ConfigError(path, None, f"config file: {exc} {hint}") from exc
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -89,8 +95,13 @@ def parse_config(
     ipam = IpamSettings(
         url=url,
         password_file=r.get(ipam_t, "ipam", "password_file", str, None, "a file path"),
-        connect_timeout=float(
-            r.get(ipam_t, "ipam", "connect_timeout", (int, float), 5.0, "seconds")
+        connect_timeout=r.seconds(
+            ipam_t,
+            "ipam",
+            "connect_timeout",
+            5.0,
+            lambda v: 1 <= v <= 300,
+            "must be between 1 and 300 seconds",
         ),
     )
     r.unknown_keys(ipam_t, "ipam", {"url", "password_file", "connect_timeout"})
@@ -117,6 +128,10 @@ def parse_config(
     )
     r.unknown_keys(log_t, "logging", {"format", "level"})
 
+    ipam_key = "ipam.url" + (f" (from ${ENV_IPAM_URL})" if env.get(ENV_IPAM_URL) else "")
+    # what the verbs would refuse later (URLs, drivers, group, socket path), collected
+    # with the rest: `check` runs exactly this, like every other verb
+    validate_environment(r, ipam, ipam_key, state, server)
     raise_collected(path, r.errors)
     return Config(
         path=path,
@@ -128,6 +143,7 @@ def parse_config(
         extensions=extensions,
         log_format=log_format,
         log_level=log_level,
+        warnings=tuple(f"{path}: {key}: {message}" for key, message in r.warnings),
     )
 
 

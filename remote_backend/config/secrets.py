@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 
+from remote_backend.config.files import FileProblem, read_regular_file
 from remote_backend.errors import ConfigError
 
 
@@ -19,11 +19,17 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if ":" in creds else url
 
 
+MAX_SECRET_BYTES = 64 * 1024  # a password; anything bigger is the wrong file
+
+
 def read_secret(config_path: str, key: str, path: str) -> str:
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(config_path, key, f"cannot read {path}: {exc.strerror}") from exc
+        raw = read_regular_file(path, MAX_SECRET_BYTES)
+        text = raw.decode("utf-8")
+    except FileProblem as exc:
+        raise ConfigError(config_path, key, f"{exc} (it must hold the password)") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(config_path, key, f"{path} is not UTF-8 text") from exc
     return text.rstrip("\r\n")
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from remote_backend.config.secrets import read_secret, redact_url
+from remote_backend.connectors.unix import IDLE_TIMEOUT, MAX_CONNECTIONS
 from remote_backend.protocol.wire import RELAY_LIST_TIMEOUT, RELAY_TIMEOUT
 from remote_backend.zones import ZoneSettings
 from validators.model import Policy
@@ -51,6 +52,8 @@ class ServerSettings:
     breaker_cooldown: float = 5.0  # seconds before one probe may close it again
     relay_timeout: float = RELAY_TIMEOUT  # `pipe --relay`: seconds to wait for serve per lookup
     relay_list_timeout: float = RELAY_LIST_TIMEOUT  # ... per `list` (AXFR) and getAllDomains
+    idle_timeout: float = IDLE_TIMEOUT  # `serve` closes a connection silent this long
+    max_connections: int = MAX_CONNECTIONS  # at the cap, the longest-idle one is closed
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,9 @@ class Config:
     extensions: Mapping[str, Any] = field(default_factory=dict)
     log_format: str = "text"  # text | json
     log_level: str = "INFO"
+    # accepted but unwise settings, each "FILE: key: why"; `check` prints them, `serve`
+    # and `pipe` log them at start
+    warnings: tuple[str, ...] = ()
 
     def ipam_password(self) -> str | None:
         """The password from ``ipam.password_file`` (trailing newline stripped), if set."""

@@ -5,6 +5,7 @@ parser, the notifier's included.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -20,6 +21,8 @@ class TomlReader:
         self.path = path
         self.data = data
         self.errors: list[tuple[str, str]] = []
+        # (key, message): accepted, but unwise; `check` prints them, `serve` logs them
+        self.warnings: list[tuple[str, str]] = []
 
     def section(self, name: str, required: bool) -> Mapping[str, Any] | None:
         value = self.data.get(name)
@@ -62,9 +65,42 @@ class TomlReader:
         ok: Callable[[float], bool] = lambda v: v > 0,
         rule: str = "must be > 0",
     ) -> float:
-        """A duration in seconds (int or float), checked with ``ok`` (else ``rule``)."""
-        value = float(self.get(table, section, key, (int, float), default, "seconds"))
-        self.check(f"{section}.{key}", ok(value), rule)
+        """A duration in seconds (int or float), checked with ``ok`` (else ``rule``).
+
+        ``inf``, ``nan`` and integers too big for a float are refused here, whatever
+        ``ok`` says: they pass naive range checks and then break whatever turns them
+        into a timeout (``struct.pack``, ``int()``, ``SO_RCVTIMEO``).
+        """
+        raw = self.get(table, section, key, (int, float), default, "seconds")
+        try:
+            value = float(raw)
+        except OverflowError:
+            value = math.inf
+        shown = repr(raw) if len(repr(raw)) <= 24 else repr(raw)[:20] + "..."
+        if not math.isfinite(value):
+            self.errors.append((f"{section}.{key}", f"{rule} (got {shown})"))
+            return float(default)
+        self.check(f"{section}.{key}", ok(value), f"{rule} (got {shown})")
+        return value
+
+    def integer(
+        self,
+        table: Mapping[str, Any] | None,
+        section: str,
+        key: str,
+        default: int,
+        low: int,
+        high: int,
+        unit: str = "",
+    ) -> int:
+        """An integer in ``low..high`` (an error names the range)."""
+        value = self.get(table, section, key, int, default, f"an integer{unit}")
+        if not low <= value <= high:
+            shown = str(value) if len(str(value)) <= 24 else str(value)[:20] + "..."
+            self.errors.append(
+                (f"{section}.{key}", f"must be between {low} and {high}{unit} (got {shown})")
+            )
+            return default
         return value
 
     def str_list(
@@ -79,6 +115,11 @@ class TomlReader:
     def check(self, key: str, ok: bool, message: str) -> None:
         if not ok:
             self.errors.append((key, message))
+
+    def warn(self, key: str, ok: bool, message: str) -> None:
+        """Like ``check``, for what works but is unwise (never stops a verb)."""
+        if not ok:
+            self.warnings.append((key, message))
 
     def unknown_keys(self, table: Mapping[str, Any] | None, section: str, known: set[str]) -> None:
         for key in table or {}:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from remote_backend.config.soa import parse_soa_timers
 from remote_backend.config.toml import TomlReader, dns_name
 from remote_backend.config.whole_zones import (
     check_classless,
@@ -13,7 +14,7 @@ from remote_backend.config.whole_zones import (
 )
 from remote_backend.errors import SecondaryAddressError
 from remote_backend.secondaries.address import parse_secondary
-from remote_backend.zones import IPNetwork, SoaTimers, ZoneSettings
+from remote_backend.zones import IPNetwork, ZoneSettings
 
 
 def _parse_network(value: str) -> IPNetwork | str:
@@ -81,13 +82,7 @@ def parse_zones(r: TomlReader) -> ZoneSettings:
             f"{default_domain!r} is not in zones.forward, short names qualified with it would "
             "all be rejected",
         )
-    d = SoaTimers()
-    timers = SoaTimers(
-        refresh=r.get(t, "zones", "soa_refresh", int, d.refresh, "seconds"),
-        retry=r.get(t, "zones", "soa_retry", int, d.retry, "seconds"),
-        expire=r.get(t, "zones", "soa_expire", int, d.expire, "seconds"),
-        minimum=r.get(t, "zones", "soa_minimum", int, d.minimum, "seconds"),
-    )
+    timers = parse_soa_timers(r, t)
     secondaries: list[str] = []
     for value in r.str_list(t, "zones", "secondaries", 'a list of "IP" or "IP:port"'):
         try:

@@ -9,6 +9,7 @@ invariant even for oversized lines.
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Callable
 from typing import Protocol
 
@@ -18,7 +19,23 @@ log = logging.getLogger("pphook.connector")
 
 _DISCARD_CHUNK = 1 << 16
 
-__all__ = ["MAX_LINE", "RECV_SIZE", "LineHandler", "LineReader", "serve_socket", "serve_stream"]
+__all__ = [
+    "MAX_LINE",
+    "RECV_SIZE",
+    "LineHandler",
+    "LineReader",
+    "serve_socket",
+    "serve_stream",
+    "timeval",
+]
+
+
+def timeval(seconds: float) -> bytes:
+    """``struct timeval`` for SO_RCVTIMEO/SO_SNDTIMEO (the unix server and the relay
+    set kernel timeouts: Python's socket timeouts add a poll() per call). Callers
+    pass finite, bounded values (the config refuses inf and huge ones)."""
+    whole = int(seconds)
+    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
 
 
 class LineHandler(Protocol):

@@ -11,7 +11,14 @@ poller, one copy in memory).
 when `serve` does not answer in time, the relay answers itself — ``false`` for the
 two primary-mode methods (an error there makes pdns exit), and a reply without
 ``result`` for everything else, which pdns turns into SERVFAIL for that query (never
-a cached NXDOMAIN) and keeps its zone cache.
+a cached NXDOMAIN) and keeps its zone cache. The timeouts come from the command line
+(``--timeout``, ``--list-timeout``: pdns.conf runs the relay without a config file)
+or from ``server.relay_timeout``/``relay_list_timeout``.
+
+`serve` closes connections that stay idle (``server.idle_timeout``) and, at its
+connection cap, the one idle longest. A request that finds its kept connection closed
+that way (the send fails, or `serve` closes it before a byte of reply) is sent once
+more on a fresh connection: nothing was answered, and every method is safe to repeat.
 """
 
 from __future__ import annotations
@@ -20,12 +27,17 @@ import json
 import logging
 import re
 import socket
-import struct
 
-from remote_backend.connectors.framing import RECV_SIZE
+from remote_backend.connectors.framing import RECV_SIZE, timeval
 from remote_backend.protocol.wire import FALSE, RELAY_LIST_TIMEOUT, RELAY_TIMEOUT, TRUE
 
 log = logging.getLogger("pphook.connector.relay")
+
+# Bounds of the relay's timeouts (seconds), for the config and the command line alike:
+# finite and small enough for SO_RCVTIMEO (inf or 1e300 crashed the relay), and never
+# 0, which the kernel reads as "wait forever".
+TIMEOUT_RANGE = (0.05, 300.0)
+LIST_TIMEOUT_RANGE = (1.0, 3600.0)
 
 _BIG_RECV_SIZE = 1 << 20  # the rest of a `list` reply (megabytes)
 _PRIMARY_METHODS = frozenset({"getUpdatedMasters", "setNotified"})
@@ -49,10 +61,13 @@ def _unavailable(reason: str) -> bytes:
 
 
 def _set_kernel_timeout(sock: socket.socket, seconds: float) -> None:
-    whole = int(seconds)
-    timeval = struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+    value = timeval(seconds)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+
+
+class _ClosedBeforeReply(ConnectionError):
+    """`serve` closed the connection without sending a byte of the reply."""
 
 
 def _read_reply(sock: socket.socket) -> bytes:
@@ -63,6 +78,8 @@ def _read_reply(sock: socket.socket) -> bytes:
     chunk = sock.recv(RECV_SIZE)
     if chunk.endswith(b"\n"):
         return chunk
+    if not chunk:
+        raise _ClosedBeforeReply("pphook serve closed the connection")
     parts = [chunk]
     while chunk:
         chunk = sock.recv(_BIG_RECV_SIZE)
@@ -96,13 +113,16 @@ class RelayHandler:
             # Answered here, at once: a late initialize desyncs the pipe for good.
             return TRUE
         try:
-            sock = self._connection()
-            timeout = self.long_timeout if method in _LONG_METHODS else self.timeout
-            if timeout != self._current_timeout:
-                _set_kernel_timeout(sock, timeout)
-                self._current_timeout = timeout
-            sock.sendall(line + b"\n")
-            return _read_reply(sock)
+            kept = self._sock is not None
+            try:
+                return self._ask(line, method)
+            except (BrokenPipeError, ConnectionResetError, _ClosedBeforeReply):
+                if not kept:
+                    raise
+                # the kept connection was closed by `serve` while idle: nothing was
+                # answered on it, so ask again on a new one
+                self._close()
+                return self._ask(line, method)
         except (OSError, ValueError) as exc:
             self._close()
             reason = f"{self.socket_path}: {exc or type(exc).__name__}"
@@ -112,6 +132,15 @@ class RelayHandler:
                 reason,
             )
             return FALSE if method in _PRIMARY_METHODS else _unavailable(reason)
+
+    def _ask(self, line: bytes, method: str) -> bytes:
+        sock = self._connection()
+        timeout = self.long_timeout if method in _LONG_METHODS else self.timeout
+        if timeout != self._current_timeout:
+            _set_kernel_timeout(sock, timeout)
+            self._current_timeout = timeout
+        sock.sendall(line + b"\n")
+        return _read_reply(sock)
 
     def _connection(self) -> socket.socket:
         if self._sock is None:

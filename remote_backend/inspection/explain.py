@@ -16,6 +16,15 @@ from validators.fqdn import comparison_name
 from validators.model import AddressRow, IPAddress, Policy, PtrRecord, SubnetRow
 
 
+def _shown(text: str) -> str:
+    """The operator's own argument, safe for a terminal: control characters (escape
+    sequences), and other unprintable ones such as bidi overrides, are written as
+    Python escapes; everything else is left as typed."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def row_name(row: AddressRow, policy: Policy) -> str | None:
     """The name a row asks for (normalised, a short name qualified), valid or not."""
     return comparison_name(row.hostname, policy.default_domain)
@@ -78,11 +87,11 @@ def explain(
     owners = [name] if name else []
     if address is not None:
         owners = [reverse_name(address)]
-    out.append(f"Query: {query}")
+    out.append(f"Query: {_shown(query)}")
     for owner in owners:
         zone = snapshot.zone_of(owner)
         if zone is None:
-            out.append(f"  {owner}: in no served zone (pdns answers REFUSED)")
+            out.append(f"  {_shown(owner)}: in no served zone (pdns answers REFUSED)")
             continue
         changed = (zone_changed_at or {}).get(zone.name)
         when = f", content last changed {_ts(changed)}" if changed else ""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import urllib.parse
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +19,17 @@ def make_engine(settings: IpamSettings, password: str | None = None) -> Engine:
     if password is not None and url.get_backend_name() != "sqlite":  # SQLite has no password
         url = url.set(password=password)
     if url.get_backend_name() == "sqlite":
-        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        database = url.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            # Opened as a read-only URI: a plain sqlite3.connect() creates a missing
+            # file, and pphook then read an empty phpIPAM and called it reachable.
+            engine = sa.create_engine(
+                url,
+                poolclass=sa.pool.NullPool,
+                creator=lambda: _sqlite_read_only_connection(database),
+            )
+        else:
+            engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_read_only(dbapi_conn: Any, _record: Any) -> None:
@@ -48,3 +61,15 @@ def make_engine(settings: IpamSettings, password: str | None = None) -> Engine:
                 cur.execute("SET SESSION TRANSACTION READ ONLY")
 
     return engine
+
+
+def _sqlite_read_only_connection(path: str) -> sqlite3.Connection:
+    """A connection to an existing SQLite phpIPAM (``mode=ro``: never creates it)."""
+    if not os.path.exists(path):
+        # sqlite's own message would be "unable to open database file"
+        raise sqlite3.OperationalError(
+            f"{os.path.abspath(path)} does not exist (pphook opens SQLite read-only and "
+            "never creates it)"
+        )
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+    return sqlite3.connect(uri, uri=True, check_same_thread=False)

@@ -19,6 +19,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from remote_backend.config.server import parse_listen as listen_address
 from remote_backend.errors import ConfigError
 from remote_backend.monitor.health import CircuitState, Health
 from remote_backend.protocol.handler import LATENCY_BUCKETS
@@ -136,10 +137,12 @@ def _bound(value: float) -> str:
 
 
 def parse_listen(value: str, config_path: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(config_path, "server.metrics", f'expected "HOST:PORT", got {value!r}')
-    return host.strip("[]") or "127.0.0.1", int(port)
+    """``server.metrics`` as (host, port); the config check runs the same parser, so a
+    config `check` accepts never fails here."""
+    try:
+        return listen_address(value)
+    except ValueError as exc:
+        raise ConfigError(config_path, "server.metrics", str(exc)) from None
 
 
 def start_metrics(
@@ -153,4 +156,12 @@ def start_metrics(
     host, port = parse_listen(listen, config_path)
     registry = CollectorRegistry()
     registry.register(PphookCollector(live, handler, watcher))
-    start_http_server(port, addr=host, registry=registry)
+    try:
+        start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:  # the port is taken, or the address is not this host's
+        raise ConfigError(
+            config_path,
+            "server.metrics",
+            f"cannot listen on {listen}: {exc.strerror or exc}; choose a free port "
+            "(or stop what uses it)",
+        ) from exc

@@ -150,3 +150,136 @@ def test_relay_command_starts_without_the_database_stack(sock_path: Path) -> Non
     )
     assert done.stdout == b'{"result":true}\n'
     assert b"loaded: []" in done.stderr
+
+
+def test_a_connection_serve_closed_while_idle_is_replaced_without_a_failure(
+    sock_path: Path,
+) -> None:
+    """`serve` closes idle connections (server.idle_timeout, and the longest idle one
+    at its connection cap): the relay's next request must not become a SERVFAIL."""
+    from infra.rb_support import MemoryNotified, make_snapshot
+
+    from remote_backend.connectors.unix import UnixSocketServer
+    from remote_backend.protocol.handler import BackendHandler
+
+    snapshot = make_snapshot()
+    handler = BackendHandler(lambda: snapshot, MemoryNotified())
+    server = UnixSocketServer(sock_path, handler, idle_timeout=0.3)
+    server.bind()
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        relay = RelayHandler(str(sock_path))
+        assert json.loads(relay.handle_line(LOOKUP))["result"]
+        assert wait_for(lambda: server.timed_out == 1)  # serve closed the idle connection
+        reply = json.loads(relay.handle_line(LOOKUP))
+        assert reply["result"], reply
+        assert server.accepted == 2
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.02)
+    return condition()
+
+
+@pytest.mark.parametrize("source", ["command line", "config"])
+def test_relay_timeout_with_serve_stopped(tmp_path: Path, source: str) -> None:
+    """pdns.conf runs `pipe --relay --socket PATH` without a config file, so
+    server.relay_timeout never reached it (it waited 2.06 s for a stopped serve when
+    0.3 was configured): `--timeout` carries it on the command line. With a config
+    file instead of --socket, server.relay_timeout applies."""
+    import os
+    import signal
+
+    from infra.pphook import PphookServe, default_sections, pphook_command
+
+    from remote_backend.demo import create_demo_database
+
+    db = tmp_path / "phpipam.sqlite"
+    create_demo_database(str(db))
+    sock = tmp_path / "pphook.sock"
+    serve = PphookServe(
+        default_sections(
+            f"sqlite:///{db}",
+            f"sqlite:///{tmp_path}/state.db",
+            sock,
+            server={"relay_timeout": 0.3},
+        )
+    ).start()
+    assert serve.proc is not None
+    if source == "config":
+        argv = ["--config", str(serve.config_path), "pipe", "--relay"]
+    else:
+        argv = ["pipe", "--relay", "--socket", str(sock), "--timeout", "0.3"]
+    relay = subprocess.Popen(
+        [*pphook_command(), *argv],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert relay.stdin is not None and relay.stdout is not None
+    try:
+        relay.stdin.write(b'{"method":"initialize","parameters":{}}\n' + LOOKUP + b"\n")
+        relay.stdin.flush()
+        assert json.loads(relay.stdout.readline()) == {"result": True}
+        assert json.loads(relay.stdout.readline())["result"]  # serve answers
+        os.kill(serve.proc.pid, signal.SIGSTOP)  # serve stopped: connected, never answers
+        try:
+            started = time.monotonic()
+            relay.stdin.write(LOOKUP + b"\n")
+            relay.stdin.flush()
+            reply = json.loads(relay.stdout.readline())
+            elapsed = time.monotonic() - started
+        finally:
+            os.kill(serve.proc.pid, signal.SIGCONT)
+        assert "result" not in reply  # SERVFAIL for this query, never NXDOMAIN
+        assert 0.25 < elapsed < 0.8, elapsed
+    finally:
+        relay.kill()
+        relay.wait(5)
+        serve.cleanup()
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e300", "0", "-1", "x"])
+def test_relay_command_line_refuses_unusable_timeouts(sock_path: Path, value: str) -> None:
+    from infra.pphook import pphook_command
+
+    done = subprocess.run(
+        [*pphook_command(), "pipe", "--relay", "--socket", str(sock_path), "--timeout", value],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "argument --timeout:" in done.stderr and "Traceback" not in done.stderr
+    assert "must be between 0.05 and 300 seconds" in done.stderr or "not a number" in done.stderr
+
+
+def test_the_shipped_pdns_conf_command_line_runs(sock_path: Path) -> None:
+    """pdns-config/pdns.conf's relay command (timeouts included) as pdns runs it:
+    split on single spaces, executed without a shell."""
+    from infra.pphook import pphook_command
+
+    conf = Path(__file__).resolve().parents[3] / "pdns-config" / "pdns.conf"
+    line = next(
+        ln for ln in conf.read_text().splitlines() if ln.startswith("remote-connection-string=")
+    )
+    command = line.partition("pipe:command=")[2].partition(",")[0].split(" ")
+    assert command[:3] == ["/opt/pphook/venv/bin/pphook", "pipe", "--relay"]
+    argv = [*pphook_command(), *command[1:]]
+    argv[argv.index("--socket") + 1] = str(sock_path)
+    assert "--timeout" in argv and "--list-timeout" in argv
+    done = subprocess.run(
+        argv,
+        input=b'{"method":"initialize","parameters":{}}\n' + LOOKUP + b"\n",
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
+    replies = [json.loads(line) for line in done.stdout.splitlines()]
+    assert replies[0] == {"result": True} and "result" not in replies[1]  # serve is down

@@ -311,21 +311,93 @@ def test_shutdown_leaves_a_successors_socket_alone(
         assert json.loads(Client(sock_path).ask(LOOKUP_WWW))["result"]
 
 
-def test_max_connections(sock_path: Path, handler: BackendHandler) -> None:
+def test_at_the_cap_the_longest_idle_connection_makes_room(
+    sock_path: Path, handler: BackendHandler, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client holding idle connections up to the cap must not lock pdns out (its
+    reconnects got ECONNRESET beyond 511): the connection idle longest is closed."""
     with running(UnixSocketServer(sock_path, handler, max_connections=2)) as server:
         first, second = Client(sock_path), Client(sock_path)
         assert json.loads(first.ask(LOOKUP_WWW))["result"]
         assert json.loads(second.ask(LOOKUP_WWW))["result"]
         third = Client(sock_path)
+        assert json.loads(third.ask(LOOKUP_WWW))["result"]  # admitted and answered
+        assert first.reader.readline() == b""  # idle longest: closed by the server
+        assert json.loads(second.ask(LOOKUP_WWW))["result"]
+        assert (server.evicted, server.rejected) == (1, 0)
+        assert "connection cap reached (server.max_connections = 2)" in caplog.text
+        for c in (first, second, third):
+            c.close()
+
+
+def test_at_the_cap_half_sent_lines_go_first(sock_path: Path, handler: BackendHandler) -> None:
+    with running(UnixSocketServer(sock_path, handler, max_connections=2)):
+        idle, stuck = Client(sock_path), Client(sock_path)
+        assert json.loads(idle.ask(LOOKUP_WWW))["result"]
+        stuck.sock.sendall(LOOKUP_WWW[:20])  # half a request, newer than idle's silence
+        time.sleep(0.1)
+        newcomer = Client(sock_path)
+        assert json.loads(newcomer.ask(LOOKUP_WWW))["result"]
+        assert stuck.reader.readline() == b""
+        assert json.loads(idle.ask(LOOKUP_WWW))["result"]
+        for c in (idle, stuck, newcomer):
+            c.close()
+
+
+class BlockingHandler:
+    """Answers only once ``release`` is set: connections that are busy answering."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.started = threading.Semaphore(0)
+
+    def handle_line(self, line: bytes) -> bytes:
+        self.started.release()
+        self.release.wait(10)
+        return b'{"result":true}\n'
+
+
+def test_at_the_cap_with_every_connection_busy_the_new_one_is_refused(sock_path: Path) -> None:
+    handler = BlockingHandler()
+    with running(UnixSocketServer(sock_path, handler, max_connections=2)) as server:
+        busy = [Client(sock_path) for _ in range(2)]
+        for c in busy:
+            c.sock.sendall(b"{}\n")
+        assert handler.started.acquire(timeout=5) and handler.started.acquire(timeout=5)
+        late = Client(sock_path)
         try:  # closed at once: EOF, or a reset if our request raced the close
-            third.sock.sendall(LOOKUP_WWW)
-            assert third.reader.readline() == b""
+            late.sock.sendall(LOOKUP_WWW)
+            assert late.reader.readline() == b""
         except (BrokenPipeError, ConnectionResetError):
             pass
         assert server.rejected == 1
-        assert json.loads(first.ask(LOOKUP_WWW))["result"]
-        for c in (first, second, third):
+        handler.release.set()
+        for c in busy:
+            assert json.loads(c.reader.readline()) == {"result": True}
+        for c in (*busy, late):
             c.close()
+
+
+def test_idle_and_half_open_connections_are_closed(
+    sock_path: Path, handler: BackendHandler, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="pphook.connector.unix")
+    server = UnixSocketServer(sock_path, handler, idle_timeout=1.5, partial_line_timeout=0.3)
+    with running(server):
+        idle, half = Client(sock_path), Client(sock_path)
+        assert json.loads(idle.ask(LOOKUP_WWW))["result"]
+        started = time.monotonic()
+        half.sock.sendall(LOOKUP_WWW[:20])
+        assert half.reader.readline() == b""  # half a line: closed after 0.3 s
+        assert time.monotonic() - started < 1.2
+        assert json.loads(idle.ask(LOOKUP_WWW))["result"]  # idle 0.3 s: still open
+        assert idle.reader.readline() == b""  # then silent for 1.5 s: closed
+        assert 1.3 < time.monotonic() - started < 5
+        assert server.timed_out == 2
+        assert wait_until(lambda: server.connection_count == 0)
+        assert "silent for 1.5 s (server.idle_timeout)" in caplog.text
+        idle.close()
+        half.close()
 
 
 def test_thousands_of_concurrent_connections(server: UnixSocketServer, sock_path: Path) -> None:
@@ -354,3 +426,38 @@ def test_thousands_of_concurrent_connections(server: UnixSocketServer, sock_path
         timeout=20,
     ), f"{threading.active_count()} threads, {threads_before} before"
     assert wait_until(lambda: open_fds() == fds_before), "file descriptors leaked"
+
+
+def test_serve_keeps_admitting_pdns_with_a_stuck_client_at_the_cap(tmp_path: Path) -> None:
+    """A real `pphook serve` with server.max_connections and server.idle_timeout: a
+    client holding every connection idle cannot lock pdns out, and idle ones end."""
+    from infra.pphook import PphookServe, default_sections
+
+    from remote_backend.demo import create_demo_database
+
+    db = tmp_path / "phpipam.sqlite"
+    create_demo_database(str(db))
+    sock = tmp_path / "pphook.sock"
+    sections = default_sections(
+        f"sqlite:///{db}",
+        f"sqlite:///{tmp_path}/state.db",
+        sock,
+        server={"max_connections": 8, "idle_timeout": 2},
+    )
+    serve = PphookServe(sections).start()
+    stuck = [Client(sock) for _ in range(8)]
+    try:
+        for client in stuck:
+            assert json.loads(client.ask(LOOKUP_WWW))["result"]
+        pdns_like = Client(sock)
+        assert json.loads(pdns_like.ask(LOOKUP_WWW))["result"]  # admitted at the cap
+        assert stuck[0].reader.readline() == b""  # the longest idle made room
+        assert "connection cap reached (server.max_connections = 8)" in serve.logs()
+        started = time.monotonic()
+        assert stuck[1].reader.readline() == b""  # silent 2 s: closed
+        assert time.monotonic() - started < 5
+        pdns_like.close()
+    finally:
+        for client in stuck:
+            client.close()
+        serve.cleanup()
