@@ -1,0 +1,123 @@
+"""A BIND secondary follows pphook's catalog zone (RFC 9432; issue 13, item 4).
+
+The recommended deployment (`pphook serve`, pdns through `pipe --snapshot-dir`) with
+`zones.catalog`, and a named whose named.conf names no member zone at all: only the
+catalog, under `catalog-zones`. The operator then adds a zone to pphook.toml and
+restarts serve, and later removes it: named serves the new zone, then drops it, without
+an edit of named.conf. pdns learns of a changed zone list by `pdns_control rediscover`
+(docs/operations.md), as it must for any zone change.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import dns.rcode
+import pytest
+from infra.dnsclient import query
+from infra.mariadb import MariaDBServer
+from infra.named import NamedSecondary
+from infra.pdns import PdnsServer
+from infra.phpipam_data import PhpipamData
+from infra.pphook import PphookServe, default_sections
+
+pytestmark = pytest.mark.integration
+
+CATALOG = "catalog.invalid"
+
+
+def wait_for(
+    condition: Callable[[], bool], timeout: float, what: str, log: Callable[[], str]
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}; named log:\n{log()}")
+        time.sleep(0.1)
+
+
+def answer(port: int, name: str, rdtype: str) -> tuple[int, set[str]]:
+    """(rcode, the answer's rdata) of an authoritative answer; (-1, empty) for no answer."""
+    try:
+        response = query(port, name, rdtype, timeout=1.0)
+    except Exception:  # a timeout while named loads a zone: ask again
+        return -1, set()
+    found = {rdata.to_text() for rrset in response.answer for rdata in rrset}
+    return response.rcode(), found
+
+
+def test_secondary_follows_the_catalog(mariadb: MariaDBServer, phpipam: PhpipamData) -> None:
+    section = phpipam.add_section("Catalog")
+    subnet = phpipam.add_subnet("10.60.0.0/24", section)
+    phpipam.add_address("10.60.0.1", subnet, hostname="web.example.com")
+    phpipam.add_address("10.60.0.2", subnet, hostname="host.example.org")
+    base = Path(tempfile.mkdtemp(prefix="pphook-catalog-"))
+    sections = default_sections(
+        mariadb.url(),
+        f"sqlite:///{base}/state.db",
+        base / "pphook.sock",
+        reverse=("10.0.0.0/8",),
+        zones={"catalog": CATALOG},
+    )
+    serve = PphookServe(sections)
+    pdns = PdnsServer(serve.pipe_connection(), primary=True, loglevel=4)
+    named = NamedSecondary(pdns.port, (), catalog=CATALOG)
+    pdns.add_also_notify(f"127.0.0.1:{named.port}")
+
+    def restart_serve_with(forward: list[str]) -> None:
+        serve.stop()
+        serve.sections["zones"] = {**serve.sections["zones"], "forward": forward}
+        serve.start()
+        assert pdns.pdns_control("rediscover").returncode == 0  # pdns re-reads the zone list
+
+    try:
+        serve.start()
+        pdns.start(wait_zone="example.com")
+        named.start()
+        started = time.monotonic()
+        # (a) every member zone, though named.conf names none of them
+        wait_for(
+            lambda: (
+                answer(named.port, "web.example.com", "A") == (dns.rcode.NOERROR, {"10.60.0.1"})
+            ),
+            20,
+            "named serves the forward member zone",
+            named.log_tail,
+        )
+        wait_for(
+            lambda: (
+                answer(named.port, "1.0.60.10.in-addr.arpa", "PTR")
+                == (dns.rcode.NOERROR, {"web.example.com."})
+            ),
+            20,
+            "named serves the reverse member zone",
+            named.log_tail,
+        )
+        assert answer(named.port, "host.example.org", "A")[0] == dns.rcode.REFUSED
+        # (b) a zone added to pphook.toml
+        restart_serve_with(["example.com", "example.org"])
+        wait_for(
+            lambda: (
+                answer(named.port, "host.example.org", "A") == (dns.rcode.NOERROR, {"10.60.0.2"})
+            ),
+            20,
+            "named serves the added zone",
+            named.log_tail,
+        )
+        # (c) and removed again
+        restart_serve_with(["example.com"])
+        wait_for(
+            lambda: answer(named.port, "host.example.org", "A")[0] == dns.rcode.REFUSED,
+            20,
+            "named drops the removed zone",
+            named.log_tail,
+        )
+        assert answer(named.port, "web.example.com", "A") == (dns.rcode.NOERROR, {"10.60.0.1"})
+        print(f"catalog round trip: {time.monotonic() - started:.1f} s")
+    finally:
+        named.stop()
+        pdns.stop()
+        serve.cleanup()
