@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import dns.rcode
 import pytest
-from infra.dnsclient import query
+from infra.dnsclient import query, soa_serial
 from infra.mariadb import MariaDBServer
 from infra.named import NamedSecondary
 from infra.pdns import PdnsServer
 from infra.phpipam_data import PhpipamData
+from infra.ports import free_port
 from infra.pphook import PphookServe, default_sections
 
 pytestmark = pytest.mark.integration
@@ -55,12 +57,14 @@ def test_secondary_follows_the_catalog(mariadb: MariaDBServer, phpipam: PhpipamD
     phpipam.add_address("10.60.0.1", subnet, hostname="web.example.com")
     phpipam.add_address("10.60.0.2", subnet, hostname="host.example.org")
     base = Path(tempfile.mkdtemp(prefix="pphook-catalog-"))
+    metrics_port = free_port()
     sections = default_sections(
         mariadb.url(),
         f"sqlite:///{base}/state.db",
         base / "pphook.sock",
         reverse=("10.0.0.0/8",),
         zones={"catalog": CATALOG},
+        server={"metrics": f"127.0.0.1:{metrics_port}"},
     )
     serve = PphookServe(sections)
     pdns = PdnsServer(serve.pipe_connection(), primary=True, loglevel=4)
@@ -97,6 +101,16 @@ def test_secondary_follows_the_catalog(mariadb: MariaDBServer, phpipam: PhpipamD
             named.log_tail,
         )
         assert answer(named.port, "host.example.org", "A")[0] == dns.rcode.REFUSED
+        # the catalog itself: transferred, and in the metrics with the other zones
+        serial = soa_serial(pdns.port, CATALOG)
+        assert serial is not None
+        named.wait_serial(CATALOG, serial, timeout=5)
+        url = f"http://127.0.0.1:{metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        metric = f'pphook_zone_serial{{zone="{CATALOG}"}} '
+        values = [float(x[len(metric) :]) for x in text.splitlines() if x.startswith(metric)]
+        assert values == [serial], text
         # (b) a zone added to pphook.toml
         restart_serve_with(["example.com", "example.org"])
         wait_for(
