@@ -10,6 +10,7 @@ an edit of named.conf. pdns learns of a changed zone list by `pdns_control redis
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 import urllib.request
@@ -24,6 +25,7 @@ from infra.named import NamedSecondary
 from infra.pdns import PdnsServer
 from infra.phpipam_data import PhpipamData
 from infra.ports import free_port
+from infra.procs import keep_files_default
 from infra.pphook import PphookServe, default_sections
 
 pytestmark = pytest.mark.integration
@@ -62,7 +64,8 @@ def test_secondary_follows_the_catalog(mariadb: MariaDBServer, phpipam: PhpipamD
         mariadb.url(),
         f"sqlite:///{base}/state.db",
         base / "pphook.sock",
-        reverse=("10.0.0.0/8",),
+        # an RFC 2317 child zone too: a member name with "/" in it
+        reverse=("10.0.0.0/8", "192.0.2.64/26"),
         zones={"catalog": CATALOG},
         server={"metrics": f"127.0.0.1:{metrics_port}"},
     )
@@ -100,6 +103,13 @@ def test_secondary_follows_the_catalog(mariadb: MariaDBServer, phpipam: PhpipamD
             "named serves the reverse member zone",
             named.log_tail,
         )
+        classless = "64/26.2.0.192.in-addr.arpa"
+        wait_for(
+            lambda: soa_serial(named.port, classless) == soa_serial(pdns.port, classless),
+            10,
+            "named serves the classless member zone",
+            named.log_tail,
+        )
         assert answer(named.port, "host.example.org", "A")[0] == dns.rcode.REFUSED
         # the catalog itself: transferred, and in the metrics with the other zones
         serial = soa_serial(pdns.port, CATALOG)
@@ -135,3 +145,5 @@ def test_secondary_follows_the_catalog(mariadb: MariaDBServer, phpipam: PhpipamD
         named.stop()
         pdns.stop()
         serve.cleanup()
+        if not keep_files_default():
+            shutil.rmtree(base, ignore_errors=True)
