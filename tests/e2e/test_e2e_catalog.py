@@ -25,8 +25,8 @@ from infra.named import NamedSecondary
 from infra.pdns import PdnsServer
 from infra.phpipam_data import PhpipamData
 from infra.ports import free_port
-from infra.procs import keep_files_default
 from infra.pphook import PphookServe, default_sections
+from infra.procs import keep_files_default
 
 pytestmark = pytest.mark.integration
 
