@@ -4,13 +4,13 @@ BIND secondaries configured with ``catalog-zones`` transfer it and add or drop t
 zones it lists, so adding a zone to pphook.toml needs no named.conf edit. Its content
 depends on the config alone (which zones are served), never on phpIPAM rows:
 
-- at the apex, besides the SOA, one NS record ``invalid.`` (RFC 9432 §4.1: the zone
-  is not meant to be resolved, only transferred);
-- ``version.<catalog> TXT "2"`` (§4.2.1);
-- one ``<label>.zones.<catalog> PTR <member>.`` per member zone (§4.2.2).
+- at the apex, besides the SOA, a single NS record ``invalid.``: the zone is meant to
+  be transferred, never resolved;
+- ``version.<catalog> TXT "2"``: the schema version;
+- one ``<label>.zones.<catalog> PTR <member>.`` per member zone.
 
 A member's label is how a secondary tells "the same zone" from "a zone removed and
-added again" (§5.1: a changed label resets the member on the secondary), so it must
+added again" (a changed label resets the member on the secondary), so it must
 not depend on the order of the zones, the time or the node: it is the SHA-1 hash, in
 hex, of the member name in lowercase wire format. That is the convention of the
 catalog zones draft BIND implemented first (its examples use it), so labels are also
@@ -27,8 +27,7 @@ from remote_backend.records import content_name
 RR = tuple[str, str]  # (qtype, content), as remote_backend.snapshot.table.RR
 
 VERSION = "2"
-# RFC 9432 §4.1: "a single NS RR with RDATA invalid."
-APEX_NS = "invalid"
+APEX_NS = "invalid"  # RFC 9432: the apex NS RRset is a single NS RR with RDATA invalid.
 MEMBERS_LABEL = "zones"
 LABEL_LENGTH = 40  # hex digits of a SHA-1 digest
 
@@ -36,9 +35,8 @@ LABEL_LENGTH = 40  # hex digits of a SHA-1 digest
 def wire_name(name: str) -> bytes:
     """``name`` (lowercase, no trailing dot) in DNS wire format: length-prefixed
     labels, then the root's empty label."""
-    if not name:
-        return b"\x00"
-    return b"".join(bytes((len(b),)) + b for b in (x.encode() for x in name.split("."))) + (b"\x00")
+    labels = [label.encode() for label in name.split(".")] if name else []
+    return b"".join(bytes((len(b),)) + b for b in labels) + b"\x00"
 
 
 def member_label(zone: str) -> str:
