@@ -301,10 +301,11 @@ def _checked(
 
 
 def scan(
-    directory: str | None, zones: Iterable[str]
+    directory: str | None, zones: Iterable[str], catalog: str | None = None
 ) -> dict[str, tuple[Path, tuple[int, int, int]]]:
     """Static files present, by zone, with what tells a changed file (mtime, size,
-    inode); raises StaticFileError for a file of a zone that is not served."""
+    inode); raises StaticFileError for a file of a zone that is not served, or of the
+    catalog zone (``catalog``), whose content pphook makes from the config."""
     if directory is None:
         return {}
     by_file = {file_name(z): z for z in zones}
@@ -317,6 +318,13 @@ def scan(
         if not entry.name.endswith(SUFFIX) or entry.name.startswith("."):
             continue
         zone = by_file.get(entry.name)
+        if catalog is not None and entry.name == file_name(catalog):
+            raise StaticFileError(
+                entry.path,
+                None,
+                f"{catalog!r} is the catalog zone (zones.catalog): pphook makes its records "
+                "from the list of served zones; remove the file",
+            )
         if zone is None:
             raise StaticFileError(
                 entry.path,
@@ -336,9 +344,16 @@ class StaticSource:
     in ``errors``); a zone whose file disappears loses its static records.
     """
 
-    def __init__(self, directory: str | None, zones: Iterable[str], default_ttl: int) -> None:
+    def __init__(
+        self,
+        directory: str | None,
+        zones: Iterable[str],
+        default_ttl: int,
+        catalog: str | None = None,
+    ) -> None:
         self.directory = directory
         self.zones = tuple(zones)
+        self.catalog = catalog
         self.default_ttl = default_ttl
         self._seen: dict[str, FileState] = {}
         self.data = StaticData()
@@ -349,7 +364,7 @@ class StaticSource:
             return False
         errors: dict[str, str] = {}
         try:
-            found = scan(self.directory, self.zones)
+            found = scan(self.directory, self.zones, self.catalog)
         except StaticFileError as exc:
             errors[exc.path] = str(exc)
             found = {z: v for z, v in self._seen.items()}  # keep what we had
