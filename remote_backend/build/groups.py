@@ -60,12 +60,15 @@ class GroupIndex:
 
     @classmethod
     def build(cls, data: IpamData, validator: Validator) -> GroupIndex:
+        """The index of every row of ``data`` (after a full build: a million rows)."""
         index = cls(validator, data.subnets)
         columns = data.columns
         fqdn = validator.fqdn
-        subnets = data.subnets
         aliases = data.aliases
         zones = validator.zones
+        subnets = data.subnets
+        family_of = {sid: subnet_family(s) for sid, s in subnets.items()}.get
+        by_fqdn, by_ip, by_mac = index.by_fqdn, index.by_ip, index.by_mac
         for row_id, subnet_id, ip, hostname, mac in zip(
             columns.ids,
             columns.subnet_ids,
@@ -74,18 +77,41 @@ class GroupIndex:
             columns.macs,
             strict=True,
         ):
-            parent = subnets.get(subnet_id) if subnet_id is not None else None
             name = fqdn(hostname)
+            # ip_key, the common case inline: an int (what the reader makes of short
+            # digit strings) under an IPv4 subnet, or a v6 one
+            family = family_of(subnet_id) if subnet_id is not None else None
+            if ip.__class__ is int and family is not None:
+                if family == 4:
+                    key: int | None = ip if ip <= 0xFFFFFFFF else None
+                else:
+                    key = ip | V6 if ip < V6 else None
+            else:
+                parent = subnets.get(subnet_id) if subnet_id is not None else None
+                key = ip_key(ip, parent)
+            normal = normalise_mac(mac) if mac is not None else None
+            if normal == mac:
+                normal = mac  # the row's own string, not an equal copy
+            # _insert, inlined for the usual first entry of a key
+            if name is not None:
+                if name in by_fqdn:
+                    _insert(by_fqdn, name, row_id)
+                else:
+                    by_fqdn[name] = row_id
+            if key is not None:
+                if key in by_ip:
+                    _insert(by_ip, key, row_id)
+                else:
+                    by_ip[key] = row_id
+            if normal is not None:
+                if normal in by_mac:
+                    _insert(by_mac, normal, row_id)
+                else:
+                    by_mac[normal] = row_id
             text = aliases.get(row_id) if aliases else None
-            index.add(
-                row_id,
-                RowKeys(
-                    name,
-                    ip_key(ip, parent),
-                    normalise_mac(mac),
-                    alias_names(text, name, zones) if text else (),
-                ),
-            )
+            if text:
+                for alias in alias_names(text, name, zones):
+                    _insert(index.by_alias, alias, row_id)
         return index
 
     def keys(

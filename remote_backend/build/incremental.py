@@ -93,12 +93,13 @@ class IncrementalPublisher:
         publication: Publication,
         published: Published,
         static: StaticData | None = None,
+        index: GroupIndex | None = None,
     ) -> None:
         """Take the state of a full publication (``Publisher.publish`` of ``draft``,
-        built with ``static``)."""
+        built with ``static``); ``index``: ``GroupIndex.build`` of ``data``, if made."""
         self.static = static
         self.facts = zone_facts(self.settings, static)
-        self.index = GroupIndex.build(data, self.validator)
+        self.index = index if index is not None else GroupIndex.build(data, self.validator)
         self.zones = {z.name: z for z in published.zones}
         self.fingerprints = {z.name: Fingerprint.from_hex(z.fingerprint) for z in published.zones}
         self.below = _below_counts(draft)

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from remote_backend.build.builder import SnapshotBuilder
+from remote_backend.build.groups import GroupIndex
 from remote_backend.build.incremental import IncrementalPublisher
 from remote_backend.build.merge import same_input
 from remote_backend.build.publisher import Published, Publisher
@@ -127,6 +128,10 @@ class LiveSnapshot:
                 self._done(token, full=True)
                 return False
             self._in_sync = False
+            # The index first: what lives on between refreshes (rows, index) is then
+            # allocated before the draft's short-lived objects, not among them, and
+            # the memory of the draft goes back whole when it is freed.
+            index = GroupIndex.build(data, self.builder.validator)
             draft = self.builder.draft_of(data)
             self.last_build_seconds = draft.seconds
             self.rejections = dict(
@@ -134,8 +139,14 @@ class LiveSnapshot:
             )
             published = self.publisher.publish(draft.snapshot)
             self.incremental.reset(
-                data, draft.snapshot, draft.publication, published, self.builder.static.data
+                data,
+                draft.snapshot,
+                draft.publication,
+                published,
+                self.builder.static.data,
+                index=index,
             )
+            del index
             del draft
             full = True
         self._in_sync = True

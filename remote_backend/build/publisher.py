@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -19,8 +20,7 @@ from remote_backend.shared.layout import ZoneMeta, key_name, name_key
 from remote_backend.shared.writer import SharedSnapshot
 from remote_backend.snapshot import Snapshot
 from remote_backend.snapshot.assemble import with_serials
-from remote_backend.snapshot.encoded import zone_items
-from remote_backend.snapshot.fingerprint import Fingerprint, header_hash
+from remote_backend.snapshot.encoded import hashed_zone_items
 from remote_backend.state import StateStore
 from remote_backend.zones import ZoneSettings
 
@@ -66,10 +66,7 @@ class Publisher:
         items: dict[str, list[tuple[bytes, bytes]]] = {}
         prints: dict[str, str] = {}
         for zone in draft.zones:
-            fingerprint = Fingerprint(header_hash(zone.name, self.settings))
-            zone_list = items[zone.name] = list(zone_items(draft, zone))
-            for key, value in zone_list:
-                fingerprint.add(key, value)
+            items[zone.name], fingerprint = hashed_zone_items(draft, zone, self.settings)
             prints[zone.name] = fingerprint.hex()
         serials = self.store.serials_for(prints)
         snapshot = with_serials(draft, serials, prints, self.settings)
@@ -78,24 +75,25 @@ class Publisher:
         changed: set[str] = set()
         append = self.shared.is_empty()
         for zone in snapshot.zones:
-            apex_key = name_key(zone.id, zone.name)
+            zone_list = items.pop(zone.name)
             apex_value = snapshot.value(zone.name)
-            new = (
-                (key, apex_value if key == apex_key and apex_value else value)
-                for key, value in items.pop(zone.name)
-            )
-            if append:
-                for key, value in new:
-                    puts.append((key, value))
+            if apex_value is not None:  # the apex with its SOA (it has the serial now)
+                apex_key = name_key(zone.id, zone.name)
+                at = bisect_left(zone_list, (apex_key,))
+                if at < len(zone_list) and zone_list[at][0] == apex_key:
+                    zone_list[at] = (apex_key, apex_value)
+            if append:  # zones in id order, each in key order: the puts are in key order
+                puts += zone_list
                 continue
             old = iter(()) if zone.id in renamed else self.shared.zone_items(zone.id)
-            for key, value, action in _merge(old, new):
+            for key, value, action in _merge(old, zone_list):
                 changed.add(key_name(key))
                 if action == "delete":
                     deletes.append(key)
                 else:
                     puts.append((key, value))
-        if append:
+        ids = [z.id for z in snapshot.zones]
+        if append and ids != sorted(ids):
             puts.sort()
         gone = [zid for zid in stored if zid not in snapshot.zone_by_id]
         for zid in gone:

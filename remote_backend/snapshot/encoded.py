@@ -1,27 +1,121 @@
 """A snapshot as what is served: each name's key and encoded value, and each zone's
-fingerprint over them (``fingerprint.py``)."""
+fingerprint over them (``fingerprint.py``).
+
+``zone_items`` runs once per name of a full publication (two million names at 1M
+addresses), so the usual owner (one A, AAAA or PTR record at the zone-wide TTL, kept
+as bare content in ``RecordTable.single``) is formatted here in one step; every other
+name goes through ``Snapshot.zone_value``, and a test holds the two byte for byte
+alike (tests/remote_backend/snapshot/test_encoded.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from functools import partial
+from operator import methodcaller
 
-from remote_backend.shared.layout import name_key
-from remote_backend.snapshot.fingerprint import Fingerprint, header_hash
+from remote_backend.shared.layout import zone_prefix
+from remote_backend.snapshot.fingerprint import Fingerprint, header_hash, item_hash
 from remote_backend.snapshot.model import Snapshot, Zone
+from remote_backend.snapshot.table import REVERSE_SUFFIXES, RecordTable
 from remote_backend.zones import ZoneSettings
+from validators.address import ipv4_text
 
 
-def zone_items(snapshot: Snapshot, zone: Zone, soa: bool = False) -> Iterator[tuple[bytes, bytes]]:
+def zone_items(snapshot: Snapshot, zone: Zone, soa: bool = False) -> list[tuple[bytes, bytes]]:
     """(key, value) of every name of ``zone`` (owners and empty non-terminals) in key
     order; the apex without its SOA unless ``soa``."""
-    names = [*snapshot.owners_by_zone.get(zone.name, ()), *snapshot.ents_by_zone.get(zone.name, ())]
-    keyed = sorted((name_key(zone.id, n), n) for n in names)
-    value = snapshot.zone_value
+    # A key is the zone's prefix and the name's ASCII: ordering names as str orders
+    # their keys.
+    names = sorted(
+        [*snapshot.owners_by_zone.get(zone.name, ()), *snapshot.ents_by_zone.get(zone.name, ())]
+    )
+    table = snapshot.names
+    single = table.single if isinstance(table, RecordTable) else {}
+    # names whose value is not one bare record at the zone-wide TTL
+    special = {owner for owner, _qtype in snapshot.ttls}
+    special.update(snapshot.zone_cuts.get(zone.name, ()))
+    special.add(zone.name)
+    tail = f'","ttl":{snapshot.ttl},"domain_id":{zone.id},"auth":1}}]}}\n'
+    a, aaaa, ptr = (f'{{"result":[{{"qtype":"{t}","qname":\x00,"content":"' for t in _BARE)
+    text = ipv4_text
+    get = single.get
+    reverse = zone.name.endswith(REVERSE_SUFFIXES)
+    # The usual names formatted in one expression each (None: the generic path);
+    # this runs for every name of a full publication.
+    contents = [None if n in special else get(n) for n in names]
+    if reverse:
+        lines = [None if c is None else ptr + c + tail for c in contents]  # type: ignore[operator]
+    else:
+        lines = [
+            None
+            if c is None
+            else a + text(c) + tail
+            if c.__class__ is int
+            else (aaaa if ":" in c else a) + c + tail  # type: ignore[operator]
+            for c in contents
+        ]
+    missing = [i for i, line in enumerate(lines) if line is None]
+    values: list[bytes | None] = _encode_all(lines, missing)  # type: ignore[assignment]
+    generic = snapshot.zone_value
     apex = zone.name
-    for key, name in keyed:
-        encoded = value(zone, name, soa=soa or name != apex)
-        if encoded is not None:
-            yield key, encoded
+    dropped = False
+    for i in missing:
+        name = names[i]
+        values[i] = value = generic(zone, name, soa=soa or name != apex)
+        dropped = dropped or value is None
+    items = list(zip(_keys(zone_prefix(zone.id), names), values, strict=True))
+    if dropped:
+        return [item for item in items if item[1] is not None]  # type: ignore[misc]
+    return items  # type: ignore[return-value]
+
+
+_BARE = ("A", "AAAA", "PTR")
+_SEP = "\x01"  # never in a name nor a bare record (validated text, no control characters)
+
+
+def _encode_all(lines: list[str | None], missing: list[int]) -> list[bytes]:
+    """``line.encode()`` of each line (b"" where None, at the ``missing`` positions), in
+    one C-level pass when the separator allows."""
+    if missing:
+        lines = lines.copy()
+        for i in missing:
+            lines[i] = ""
+    present: list[str] = lines  # type: ignore[assignment]
+    if not present:
+        return []
+    encoded = _SEP.join(present).encode().split(_SEP.encode())
+    if len(encoded) != len(present):  # a separator inside a line: one by one
+        encoded = [line.encode() for line in present]
+    return encoded
+
+
+def _keys(prefix: bytes, names: list[str]) -> list[bytes]:
+    """``name_key`` of each name of one zone."""
+    if not names:
+        return []
+    raw = _SEP.join(names).encode("ascii").split(_SEP.encode())
+    if len(raw) != len(names):
+        raw = [n.encode("ascii") for n in names]
+    return [prefix + n for n in raw]
+
+
+def hashed_zone_items(
+    snapshot: Snapshot, zone: Zone, settings: ZoneSettings
+) -> tuple[list[tuple[bytes, bytes]], Fingerprint]:
+    """``zone_items`` (apex without its SOA) and the zone's fingerprint over them."""
+    items = zone_items(snapshot, zone)
+    # item_hash of every item, summed: the same bytes hashed, iterated in C
+    hashes = map(
+        int.from_bytes,
+        map(_digest, map(_blake2s_16, map(_NUL.join, items))),
+    )
+    return items, Fingerprint(header_hash(zone.name, settings) + sum(hashes))
+
+
+_NUL = b"\x00"
+_blake2s_16 = partial(hashlib.blake2s, digest_size=16)
+_digest = methodcaller("digest")
 
 
 def zone_fingerprint(snapshot: Snapshot, zone: Zone, settings: ZoneSettings) -> str:
@@ -34,3 +128,6 @@ def zone_fingerprint(snapshot: Snapshot, zone: Zone, settings: ZoneSettings) -> 
 def fingerprints(snapshot: Snapshot, settings: ZoneSettings) -> dict[str, str]:
     """The fingerprint of every zone of ``snapshot``."""
     return {z.name: zone_fingerprint(snapshot, z, settings) for z in snapshot.zones}
+
+
+__all__ = ["fingerprints", "hashed_zone_items", "item_hash", "zone_fingerprint", "zone_items"]

@@ -1,6 +1,6 @@
 """A zone's content fingerprint: what decides whether its serial moves.
 
-The fingerprint is a sum (mod 2^128) of one BLAKE2b hash per name of the zone, over
+The fingerprint is a sum (mod 2^128) of one BLAKE2s hash (128 bits) per name of the zone, over
 its key and encoded value (``protocol/encode.py``: what is actually served, TTLs
 included), plus one hash of the SOA fields other than the serial. A sum does not
 depend on the order names are met in, and one name's change is one subtraction and
@@ -17,12 +17,15 @@ import hashlib
 from remote_backend.zones import ZoneSettings
 
 _MOD = 1 << 128
-_FORMAT = "pphook-fingerprint-2"
+# Part of every fingerprint: a new format gives every zone one new serial (never a
+# lower one). 3: BLAKE2s per name (BLAKE2b before; BLAKE2s costs a third less per call
+# on the two million short items of a 1M-address build).
+_FORMAT = "pphook-fingerprint-3"
 
 
 def item_hash(key: bytes, value: bytes) -> int:
     """The hash one name adds to its zone's fingerprint."""
-    digest = hashlib.blake2b(key, digest_size=16)
+    digest = hashlib.blake2s(key, digest_size=16)
     digest.update(b"\x00")
     digest.update(value)
     return int.from_bytes(digest.digest(), "big")
