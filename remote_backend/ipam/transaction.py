@@ -245,6 +245,9 @@ class ReadTransaction:
         try:
             self._query(f"SELECT {quoted} FROM ipaddresses WHERE 1 = 0")
         except Exception:
+            # a connection that failed right then is an outage, not a missing column
+            # (which makes `serve` refuse to start): that query raises on
+            self._query("SELECT 1")
             return False
         return True
 
