@@ -302,13 +302,15 @@ def _checked(
 
 def scan(
     directory: str | None, zones: Iterable[str]
-) -> dict[str, tuple[Path, tuple[int, int, int]]]:
+) -> tuple[dict[str, FileState], list[StaticFileError]]:
     """Static files present, by zone, with what tells a changed file (mtime, size,
-    inode); raises StaticFileError for a file of a zone that is not served."""
+    inode), and an error for each file of a zone that is not served (it spoils no
+    other zone's file); raises StaticFileError when the directory cannot be listed."""
     if directory is None:
-        return {}
+        return {}, []
     by_file = {file_name(z): z for z in zones}
     found: dict[str, FileState] = {}
+    strays: list[StaticFileError] = []
     try:
         entries = list(os.scandir(directory))
     except OSError as exc:
@@ -318,15 +320,18 @@ def scan(
             continue
         zone = by_file.get(entry.name)
         if zone is None:
-            raise StaticFileError(
-                entry.path,
-                None,
-                f"no served zone is called {entry.name[: -len(SUFFIX)]!r}: add it to "
-                "zones.forward or zones.reverse, or remove the file",
+            strays.append(
+                StaticFileError(
+                    entry.path,
+                    None,
+                    f"no served zone is called {entry.name[: -len(SUFFIX)]!r}: add it to "
+                    "zones.forward or zones.reverse, or remove the file",
+                )
             )
+            continue
         st = entry.stat()
         found[zone] = (Path(entry.path), (st.st_mtime_ns, st.st_size, st.st_ino))
-    return found
+    return found, strays
 
 
 class StaticSource:
@@ -349,10 +354,12 @@ class StaticSource:
             return False
         errors: dict[str, str] = {}
         try:
-            found = scan(self.directory, self.zones)
+            found, strays = scan(self.directory, self.zones)
         except StaticFileError as exc:
             errors[exc.path] = str(exc)
-            found = {z: v for z, v in self._seen.items()}  # keep what we had
+            found, strays = dict(self._seen), []  # keep what we had
+        for stray in strays:
+            errors[stray.path] = str(stray)
         zones = dict(self.data.zones)
         changed = False
         for zone in set(self._seen) | set(found):
@@ -366,11 +373,14 @@ class StaticSource:
                 parsed = load_static_zone(now[0], zone, self.default_ttl)
             except StaticFileError as exc:
                 errors[zone] = str(exc)
-                log.error("%s (serving the last good content of %s)", exc, zone)
                 continue
             if zones.get(zone) != parsed:
                 zones[zone] = parsed
                 changed = True
+        for key, problem in errors.items():
+            if self.data.errors.get(key) != problem:  # once, not every refresh
+                kept = f" (serving the last good content of {key})" if key in zones else ""
+                log.error("%s%s", problem, kept)
         self._seen = found
         self.data = StaticData(zones, errors)
         return changed

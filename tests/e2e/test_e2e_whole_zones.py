@@ -36,7 +36,7 @@ from infra.named import NamedPrimary, NamedResolver, NamedSecondary
 from infra.pdns import PdnsServer
 from infra.phpipam_data import PhpipamData
 from infra.ports import free_port
-from infra.pphook import PphookServe, default_sections, run_pphook, write_config
+from infra.pphook import PphookServe, ask_socket, default_sections, run_pphook, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -109,7 +109,9 @@ def load_ipam(data: PhpipamData) -> dict[str, int]:
     data.add_address("192.0.2.100", lan, hostname="cust100.example.com")
     data.add_address("192.0.2.130", lan, hostname="far.example.com")  # block served elsewhere
     data.add_address("203.0.113.140", far, hostname="cust140.example.com")
-    return {row["hostname"]: row["id"] for row in data.query("SELECT id, hostname FROM ipaddresses")}
+    return {
+        row["hostname"]: row["id"] for row in data.query("SELECT id, hostname FROM ipaddresses")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -204,10 +206,9 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> float:
 def rrset(msg: dns.message.Message, section: str, name: str, rdtype: str) -> tuple[int, set[str]]:
     """(TTL, records) of one RRset of a response section; (-1, set()) when absent."""
     for rrs in getattr(msg, section):
-        if (
-            rrs.name.to_text().lower() == name.lower().rstrip(".") + "."
-            and rrs.rdtype == dns.rdatatype.from_text(rdtype)
-        ):
+        if rrs.name.to_text().lower() == name.lower().rstrip(
+            "."
+        ) + "." and rrs.rdtype == dns.rdatatype.from_text(rdtype):
             return rrs.ttl, {rd.to_text() for rd in rrs}
     return -1, set()
 
@@ -416,6 +417,7 @@ def test_edited_static_file_reaches_pdns_and_the_secondary(stack: Stack) -> None
         where = f"{stack.static_file}:{line}:"
         wait_for(lambda: where in stack.serve.logs(), 10, f"serve logs {where}")
         time.sleep(1.0)  # several refresh intervals
+        assert stack.serve.logs().count(where) == 1, "said once, not at every refresh"
         assert answer(stack, "mail.example.com", "A")[1] == {"192.0.2.26"}
         assert stack.serial(FORWARD) == edited
         assert answer(stack, FORWARD, "MX")[1] == {"10 mail.example.com."}
@@ -428,6 +430,34 @@ def test_edited_static_file_reaches_pdns_and_the_secondary(stack: Stack) -> None
     )
     assert stack.ask("added.example.com", "TXT").rcode() == dns.rcode.NXDOMAIN
     in_sync(stack)
+
+
+def test_a_stray_static_file_spoils_no_other_zone(stack: Stack, tmp_path: Path) -> None:
+    """A file left behind for a zone no longer served is an error of its own: serve
+    starts with every other zone's static records (and says what to do, once)."""
+    static_dir = tmp_path / "zones"
+    static_dir.mkdir()
+    (static_dir / f"{FORWARD}.zone").write_text(STATIC)
+    stray = static_dir / "example.org.zone"
+    stray.write_text("@ IN MX 10 mail.example.org.\n")
+    sections = {name: dict(table) for name, table in stack.serve.sections.items()}
+    sections["zones"]["static_dir"] = str(static_dir)
+    sections["state"] = {"url": f"sqlite:///{tmp_path}/state.db"}
+    sections["server"] = {
+        "socket": str(tmp_path / "pphook.sock"),
+        "snapshot_dir": str(tmp_path / "snapshot"),
+        "refresh_interval": 0.2,
+    }
+    serve = PphookServe(sections).start()
+    try:
+        mx = ask_socket(
+            serve.socket, "lookup", {"qtype": "MX", "qname": "example.com.", "zone-id": -1}
+        )
+        assert [r["content"] for r in mx] == ["10 mail.example.com"], serve.log_tail()
+        time.sleep(0.6)  # a few refreshes
+        assert serve.logs().count(f"{stray}: no served zone is called 'example.org'") == 1
+    finally:
+        serve.cleanup()
 
 
 def test_aliases_edited_in_phpipam_follow_while_serving(stack: Stack) -> None:
@@ -512,9 +542,7 @@ def test_resolver_follows_the_rfc2317_cname_to_the_ptr(stack: Stack) -> None:
     for address, host in ((65, "cust65"), (100, "cust100")):
         msg = resolve(stack, f"{address}.{PARENT}", "PTR")
         assert msg.rcode() == dns.rcode.NOERROR, msg
-        assert rrset(msg, "answer", f"{address}.{PARENT}", "CNAME")[1] == {
-            f"{address}.{CHILD}."
-        }
+        assert rrset(msg, "answer", f"{address}.{PARENT}", "CNAME")[1] == {f"{address}.{CHILD}."}
         assert rrset(msg, "answer", f"{address}.{CHILD}", "PTR")[1] == {f"{host}.example.com."}
 
 

@@ -64,9 +64,7 @@ def soa_serial(
     return None
 
 
-def axfr(
-    server_port: int, zone: str, *, timeout: float = 30.0, host: str = HOST
-) -> dns.zone.Zone:
+def axfr(server_port: int, zone: str, *, timeout: float = 30.0, host: str = HOST) -> dns.zone.Zone:
     """Transfer ``zone`` over TCP; raises if the server refuses or the zone is broken."""
     return dns.zone.from_xfr(
         dns.query.xfr(host, zone, port=server_port, timeout=timeout, lifetime=timeout)

@@ -335,7 +335,10 @@ class NamedResolver(_Named):
         for zone, servers in self.stubs.items():
             addresses = " ".join(f"{s};" for s in servers)
             statements.append(
-                f'zone "{zone}" {{\n  type static-stub;\n  server-addresses {{ {addresses} }};\n}};\n'
+                f'zone "{zone}" {{\n'
+                f"  type static-stub;\n"
+                f"  server-addresses {{ {addresses} }};\n"
+                f"}};\n"
             )
         return "".join(statements)
 
