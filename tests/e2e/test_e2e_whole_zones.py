@@ -18,7 +18,6 @@ edits the static file restores it before it ends.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -140,9 +139,11 @@ def alias_column(mariadb: MariaDBServer) -> Iterator[PhpipamData]:
 
 
 @pytest.fixture(scope="module")
-def stack(mariadb: MariaDBServer, alias_column: PhpipamData) -> Iterator[Stack]:
+def stack(
+    mariadb: MariaDBServer, alias_column: PhpipamData, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     rows = load_ipam(alias_column)
-    base = Path(tempfile.mkdtemp(prefix="pphook-whole-"))
+    base = tmp_path_factory.mktemp("whole")
     static_dir = base / "zones"
     static_dir.mkdir()
     static_file = static_dir / f"{FORWARD}.zone"
@@ -569,20 +570,20 @@ def test_resolver_follows_the_referral_into_the_subzone(stack: Stack) -> None:
 # -- 5. the custom field is missing --------------------------------------------------------
 
 
-def test_missing_alias_field_is_a_one_line_error(mariadb: MariaDBServer) -> None:
-    base = Path(tempfile.mkdtemp(prefix="pphook-noalias-"))
+def test_missing_alias_field_is_a_one_line_error(mariadb: MariaDBServer, tmp_path: Path) -> None:
     sections = default_sections(
         mariadb.url(),
-        f"sqlite:///{base}/state.db",
-        base / "pphook.sock",
+        f"sqlite:///{tmp_path}/state.db",
+        tmp_path / "pphook.sock",
         policy={"alias_field": "custom_nosuchfield"},
-        server={"snapshot_dir": str(base / "snapshot")},
     )
-    config = write_config(base / "pphook.toml", sections)
+    config = write_config(tmp_path / "pphook.toml", sections)
     for verb in ("check", "serve"):
         result = run_pphook(config, verb, timeout=30)
         assert result.returncode != 0, (verb, result.stdout, result.stderr)
-        errors = [line for line in result.stderr.splitlines() if "alias_field" in line]
-        assert errors, (verb, result.stdout, result.stderr)
-        assert "policy.alias_field" in errors[0] and "custom_nosuchfield" in errors[0]
+        errors = [line for line in result.stderr.splitlines() if "custom_nosuchfield" in line]
+        assert len(errors) == 1, (verb, result.stdout, result.stderr)
+        assert errors[0].startswith("pphook: policy.alias_field: "), errors
+        assert "'custom_nosuchfield'" in errors[0] and "Custom fields" in errors[0]
         assert "Traceback" not in result.stderr, result.stderr
+    assert not (tmp_path / "pphook.sock").exists()  # serve refused before answering
