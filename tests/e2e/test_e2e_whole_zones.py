@@ -285,6 +285,16 @@ def test_static_records_with_their_ttls(
     assert answer(stack, name, rdtype) == (ttl, expected)
 
 
+def test_names_between_static_owners_and_the_apex_are_empty_non_terminals(
+    stack: Stack,
+) -> None:
+    """NOERROR without data (RFC 8020 resolvers would prune an NXDOMAIN subtree)."""
+    msg = stack.ask("_tcp.example.com", "SRV")
+    assert (msg.rcode(), msg.answer) == (dns.rcode.NOERROR, [])
+    assert msg.flags & dns.flags.AA
+    assert stack.ask("_udp.example.com", "SRV").rcode() == dns.rcode.NXDOMAIN
+
+
 def test_nameservers_resolve_and_apex_ns_joins_them(stack: Stack) -> None:
     assert answer(stack, "ns1.example.com", "A") == (300, {PDNS_HOST})
     assert answer(stack, "ns2.example.com", "A") == (300, {PDNS_HOST})
@@ -439,6 +449,24 @@ def test_edited_static_file_reaches_pdns_and_the_secondary(stack: Stack) -> None
         "the restored file is served",
     )
     assert stack.ask("added.example.com", "TXT").rcode() == dns.rcode.NXDOMAIN
+    in_sync(stack)
+
+
+def test_removed_static_file_takes_its_records_away(stack: Stack) -> None:
+    parent_file = stack.static_file.with_name(f"{PARENT}.zone")
+    serial = stack.serial(PARENT)
+    parent_file.unlink()
+    try:
+        wait_for(
+            lambda: stack.ask(f"25.{PARENT}", "PTR").rcode() == dns.rcode.NXDOMAIN,
+            10,
+            "the static PTR goes with its file",
+        )
+        assert stack.serial(PARENT) > serial
+        assert answer(stack, f"10.{PARENT}", "PTR")[1] == {"www.example.com."}  # phpIPAM's
+    finally:
+        parent_file.write_text(STATIC_PARENT)
+    wait_for(lambda: served(stack, f"25.{PARENT}", "PTR") != set(), 10, "the PTR is back")
     in_sync(stack)
 
 
