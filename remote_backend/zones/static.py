@@ -338,7 +338,9 @@ class StaticSource:
     """The static zones of ``zones.static_dir``, re-read when a file changes.
 
     A file that does not parse keeps its zone at the last good content (and says why
-    in ``errors``); a zone whose file disappears loses its static records.
+    in ``errors``); a zone whose file disappears loses its static records. A file of a
+    zone that is not served is an error of its own: the other files are read as
+    usual. Each problem is logged once, when it appears or changes.
     """
 
     def __init__(self, directory: str | None, zones: Iterable[str], default_ttl: int) -> None:
