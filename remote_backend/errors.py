@@ -27,6 +27,14 @@ class IpamError(PphookError):
     """The phpIPAM database cannot be read (down, wrong credentials, missing table)."""
 
 
+class AliasFieldMissingError(IpamError):
+    """``policy.alias_field`` names a column phpIPAM's ipaddresses table does not have.
+
+    A configuration error, not an outage: `check` and `serve` refuse to start on it (a
+    running `serve` keeps serving its last publication if the column disappears).
+    """
+
+
 class IpamUrlError(PphookError):
     """A phpIPAM database URL given on the command line cannot be used (`pphook init`)."""
 

@@ -21,7 +21,12 @@ from remote_backend.build.groups import GroupIndex
 from remote_backend.build.incremental import IncrementalPublisher
 from remote_backend.build.merge import same_input
 from remote_backend.build.publisher import Published, Publisher
-from remote_backend.errors import PphookError, SharedSnapshotError, StateStoreError
+from remote_backend.errors import (
+    AliasFieldMissingError,
+    PphookError,
+    SharedSnapshotError,
+    StateStoreError,
+)
 from remote_backend.ipam import ChangeToken
 from remote_backend.memory import release_free_memory
 from remote_backend.monitor.health import CircuitBreaker, CircuitState, Health
@@ -261,8 +266,9 @@ class LiveSnapshot:
         for thread in self._threads:
             thread.join(timeout=10)
 
-    def tick(self) -> None:
-        """One refresh attempt through the circuit breaker."""
+    def tick(self, *, starting: bool = False) -> None:
+        """One refresh attempt through the circuit breaker (``starting``: the first,
+        which raises AliasFieldMissingError instead of serving on without aliases)."""
         if self._trim_due:
             # one tick after a publication: the build's objects are gone by now
             self._trim_due = False
@@ -281,6 +287,10 @@ class LiveSnapshot:
             except (StateStoreError, SharedSnapshotError) as exc:
                 # not phpIPAM's fault: say so, and keep the breaker for the database
                 self._failed(str(exc), database=False)
+            except AliasFieldMissingError as exc:
+                if starting:
+                    raise  # the config asks for what phpIPAM lacks: no outage to wait out
+                self._failed(str(exc))
             except PphookError as exc:
                 self._failed(str(exc))
             except Exception as exc:

@@ -130,11 +130,13 @@ def _first_publication(live: LiveSnapshot) -> None:
     """Read phpIPAM once; if it is down, serve what the shared snapshot holds.
 
     Either way `serve` starts: the refresh thread keeps trying the database (through the
-    circuit breaker) and publishes as soon as it answers.
+    circuit breaker) and publishes as soon as it answers. Unless the config asks for
+    what phpIPAM does not have (``policy.alias_field`` naming no column): that is no
+    outage to wait out, so `serve` refuses to start, as `check` does.
     """
     from remote_backend.build.live import STATE_STORE
 
-    live.tick()
+    live.tick(starting=True)
     if live.zones is None and not live.load_persisted():
         if live.last_error_source == STATE_STORE:
             log.error(

@@ -245,6 +245,9 @@ class ReadTransaction:
         try:
             self._query(f"SELECT {quoted} FROM ipaddresses WHERE 1 = 0")
         except Exception:
+            # A broken connection is an outage, not a missing column (on which `serve`
+            # refuses to start): this query then raises, and the read fails as such.
+            self._query("SELECT 1")
             return False
         return True
 

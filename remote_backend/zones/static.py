@@ -302,14 +302,16 @@ def _checked(
 
 def scan(
     directory: str | None, zones: Iterable[str], catalog: str | None = None
-) -> dict[str, tuple[Path, tuple[int, int, int]]]:
+) -> tuple[dict[str, FileState], list[StaticFileError]]:
     """Static files present, by zone, with what tells a changed file (mtime, size,
-    inode); raises StaticFileError for a file of a zone that is not served, or of the
-    catalog zone (``catalog``), whose content pphook makes from the config."""
+    inode), and an error for each file of a zone that is not served, or of the catalog
+    zone (``catalog``), whose content pphook makes from the config (it spoils no other
+    zone's file); raises StaticFileError when the directory cannot be listed."""
     if directory is None:
-        return {}
+        return {}, []
     by_file = {file_name(z): z for z in zones}
     found: dict[str, FileState] = {}
+    strays: list[StaticFileError] = []
     try:
         entries = list(os.scandir(directory))
     except OSError as exc:
@@ -319,29 +321,37 @@ def scan(
             continue
         zone = by_file.get(entry.name)
         if catalog is not None and entry.name == file_name(catalog):
-            raise StaticFileError(
-                entry.path,
-                None,
-                f"{catalog!r} is the catalog zone (zones.catalog): pphook makes its records "
-                "from the list of served zones; remove the file",
+            strays.append(
+                StaticFileError(
+                    entry.path,
+                    None,
+                    f"{catalog!r} is the catalog zone (zones.catalog): pphook makes its "
+                    "records from the list of served zones; remove the file",
+                )
             )
+            continue
         if zone is None:
-            raise StaticFileError(
-                entry.path,
-                None,
-                f"no served zone is called {entry.name[: -len(SUFFIX)]!r}: add it to "
-                "zones.forward or zones.reverse, or remove the file",
+            strays.append(
+                StaticFileError(
+                    entry.path,
+                    None,
+                    f"no served zone is called {entry.name[: -len(SUFFIX)]!r}: add it to "
+                    "zones.forward or zones.reverse, or remove the file",
+                )
             )
+            continue
         st = entry.stat()
         found[zone] = (Path(entry.path), (st.st_mtime_ns, st.st_size, st.st_ino))
-    return found
+    return found, strays
 
 
 class StaticSource:
     """The static zones of ``zones.static_dir``, re-read when a file changes.
 
     A file that does not parse keeps its zone at the last good content (and says why
-    in ``errors``); a zone whose file disappears loses its static records.
+    in ``errors``); a zone whose file disappears loses its static records. A file of a
+    zone that is not served is an error of its own: the other files are read as
+    usual. Each problem is logged once, when it appears or changes.
     """
 
     def __init__(
@@ -364,10 +374,12 @@ class StaticSource:
             return False
         errors: dict[str, str] = {}
         try:
-            found = scan(self.directory, self.zones, self.catalog)
+            found, strays = scan(self.directory, self.zones, self.catalog)
         except StaticFileError as exc:
             errors[exc.path] = str(exc)
-            found = {z: v for z, v in self._seen.items()}  # keep what we had
+            found, strays = dict(self._seen), []  # keep what we had
+        for stray in strays:
+            errors[stray.path] = str(stray)
         zones = dict(self.data.zones)
         changed = False
         for zone in set(self._seen) | set(found):
@@ -381,11 +393,14 @@ class StaticSource:
                 parsed = load_static_zone(now[0], zone, self.default_ttl)
             except StaticFileError as exc:
                 errors[zone] = str(exc)
-                log.error("%s (serving the last good content of %s)", exc, zone)
                 continue
             if zones.get(zone) != parsed:
                 zones[zone] = parsed
                 changed = True
+        for key, problem in errors.items():
+            if self.data.errors.get(key) != problem:  # once, not every refresh
+                kept = f" (serving the last good content of {key})" if key in zones else ""
+                log.error("%s%s", problem, kept)
         self._seen = found
         self.data = StaticData(zones, errors)
         return changed

@@ -1,4 +1,4 @@
-"""dnspython helpers to question the test DNS servers on 127.0.0.1."""
+"""dnspython helpers to question the test DNS servers on 127.0.0.1 (or ``host``)."""
 
 from __future__ import annotations
 
@@ -23,18 +23,24 @@ def query(
     *,
     timeout: float = 3.0,
     host: str = HOST,
+    recursion: bool = False,
 ) -> dns.message.Message:
-    """Send one question (no recursion wanted) and return the whole response."""
+    """Send one question and return the whole response. No recursion wanted unless
+    ``recursion`` (a resolver): authoritative servers only; makes REFUSED vs NXDOMAIN
+    clear."""
     q = dns.message.make_query(name, rdtype)
-    q.flags &= ~dns.flags.RD  # authoritative servers only; makes REFUSED vs NXDOMAIN clear
+    if not recursion:
+        q.flags &= ~dns.flags.RD
     if tcp:
         return dns.query.tcp(q, host, port=server_port, timeout=timeout)
     return dns.query.udp(q, host, port=server_port, timeout=timeout)
 
 
-def answers(server_port: int, name: str, rdtype: str, tcp: bool = False) -> set[str]:
+def answers(
+    server_port: int, name: str, rdtype: str, tcp: bool = False, *, host: str = HOST
+) -> set[str]:
     """The answer RRset of ``name``/``rdtype`` as presentation strings (empty if none)."""
-    resp = query(server_port, name, rdtype, tcp)
+    resp = query(server_port, name, rdtype, tcp, host=host)
     out: set[str] = set()
     for rrset in resp.answer:
         if rrset.rdtype == dns.rdatatype.from_text(rdtype):
@@ -42,10 +48,12 @@ def answers(server_port: int, name: str, rdtype: str, tcp: bool = False) -> set[
     return out
 
 
-def soa_serial(server_port: int, zone: str, *, timeout: float = 2.0) -> int | None:
+def soa_serial(
+    server_port: int, zone: str, *, timeout: float = 2.0, host: str = HOST
+) -> int | None:
     """The SOA serial the server answers for ``zone``, or None (no answer, not authoritative)."""
     try:
-        resp = query(server_port, zone, "SOA", timeout=timeout)
+        resp = query(server_port, zone, "SOA", timeout=timeout, host=host)
     except (dns.exception.Timeout, OSError):
         return None
     if resp.rcode() != dns.rcode.NOERROR:
@@ -56,10 +64,10 @@ def soa_serial(server_port: int, zone: str, *, timeout: float = 2.0) -> int | No
     return None
 
 
-def axfr(server_port: int, zone: str, *, timeout: float = 30.0) -> dns.zone.Zone:
+def axfr(server_port: int, zone: str, *, timeout: float = 30.0, host: str = HOST) -> dns.zone.Zone:
     """Transfer ``zone`` over TCP; raises if the server refuses or the zone is broken."""
     return dns.zone.from_xfr(
-        dns.query.xfr(HOST, zone, port=server_port, timeout=timeout, lifetime=timeout)
+        dns.query.xfr(host, zone, port=server_port, timeout=timeout, lifetime=timeout)
     )
 
 
@@ -87,12 +95,12 @@ def port_open(server_port: int, host: str = HOST) -> bool:
         return False
 
 
-def is_answering(server_port: int) -> bool:
+def is_answering(server_port: int, host: str = HOST) -> bool:
     """True once the server sends any DNS response at all (any rcode) over UDP."""
-    if not port_open(server_port):
+    if not port_open(server_port, host):
         return False
     try:
-        query(server_port, ".", "SOA", timeout=1.0)
+        query(server_port, ".", "SOA", timeout=1.0, host=host)
     except (dns.exception.Timeout, OSError):
         return False
     return True

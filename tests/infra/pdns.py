@@ -3,7 +3,8 @@
 Each instance writes its own config dir (``pdns.conf``) in a temporary directory and
 runs in the foreground (daemon=no, guardian=no) as the current user, listening on
 127.0.0.1:<free port> only. pdnsutil and pdns_control are pointed at the same config
-and socket dirs, so they talk to this instance and nothing else.
+and socket dirs, so they talk to this instance and nothing else. ``host``/``port``
+place it elsewhere on loopback (e.g. 127.0.2.1 beside other servers on one port).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import dns.message
 import dns.rcode
 
-from .dnsclient import is_answering, port_open, query
+from .dnsclient import HOST, is_answering, port_open, query
 from .ports import free_port
 from .procs import (
     MissingBinaryError,
@@ -52,7 +53,7 @@ def _render(value: Setting) -> str:
 
 
 class PdnsServer(ServerLifecycle):
-    """One pdns_server with ``launch=remote`` on 127.0.0.1.
+    """One pdns_server with ``launch=remote`` on 127.0.0.1 (or ``host``).
 
     Caches default to off (``cache-ttl``/``query-cache-ttl``/``negquery-cache-ttl`` = 0)
     so a test sees the backend's current answer; pass values to test with caches on.
@@ -74,6 +75,8 @@ class PdnsServer(ServerLifecycle):
         xfr_cycle_interval: int = 1,
         loglevel: int = 6,
         keep_files: bool | None = None,
+        host: str = HOST,
+        port: int | None = None,
     ) -> None:
         self.pdns_server = require_binary("pdns_server", PACKAGES)
         self.pdnsutil_bin = require_binary("pdnsutil", PACKAGES)
@@ -85,14 +88,15 @@ class PdnsServer(ServerLifecycle):
             )
         self.connection_string = connection_string
         self.keep_files = keep_files_default() if keep_files is None else keep_files
-        self.port = free_port()
+        self.host = host
+        self.port = free_port() if port is None else port
         self.base_dir = Path(tempfile.mkdtemp(prefix="pphook-pdns-"))
         # Written to pdns.conf by start(), in this order, then also-notify and
         # extra_settings (last, so they win).
         self.settings: dict[str, Setting] = {
             "launch": "remote",
             "remote-connection-string": connection_string,
-            "local-address": "127.0.0.1",
+            "local-address": host,
             "local-port": self.port,
             # NOTIFYs (and any outgoing query) leave from loopback, where named expects them
             "query-local-address": "127.0.0.1",
@@ -180,11 +184,11 @@ class PdnsServer(ServerLifecycle):
 
         def ready() -> bool:
             if wait_zone is None:
-                return is_answering(self.port)
-            if not port_open(self.port):
+                return is_answering(self.port, self.host)
+            if not port_open(self.port, self.host):
                 return False
             try:
-                resp = query(self.port, wait_zone, "SOA", timeout=1.0)
+                resp = query(self.port, wait_zone, "SOA", timeout=1.0, host=self.host)
             except Exception:  # timeout, connection refused: not yet
                 return False
             return resp.rcode() == dns.rcode.NOERROR and bool(resp.answer)
@@ -244,4 +248,4 @@ class PdnsServer(ServerLifecycle):
 
     def query(self, name: str, rdtype: str, tcp: bool = False) -> dns.message.Message:
         """Ask this server; see ``dnsclient.query``."""
-        return query(self.port, name, rdtype, tcp)
+        return query(self.port, name, rdtype, tcp, host=self.host)

@@ -158,4 +158,5 @@ class ServerLifecycle:
     def __repr__(self) -> str:
         state = "running" if getattr(self, "running", False) else "stopped"
         port, base_dir = getattr(self, "port", "?"), getattr(self, "base_dir", None)
-        return f"<{type(self).__name__} 127.0.0.1:{port} {state} {base_dir}>"
+        host = getattr(self, "host", "127.0.0.1")
+        return f"<{type(self).__name__} {host}:{port} {state} {base_dir}>"

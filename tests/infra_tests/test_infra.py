@@ -478,6 +478,7 @@ def test_free_ports_are_distinct() -> None:
 
 def test_named_secondary_with_a_catalog_writes_a_config_named_accepts() -> None:
     named = NamedSecondary(5300, [], catalog="Catalog.Invalid.")
+    named._write_config()  # written at start otherwise
     try:
         text = named.config_path.read_text()
         assert 'zone "catalog.invalid" {' in text and "type secondary;" in text
