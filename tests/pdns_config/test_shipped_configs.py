@@ -40,7 +40,7 @@ def named_checkconf(path: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_every_pdns_conf_is_found() -> None:
-    assert {"pdns.conf", "pdns-pipe.conf", "pdns-unix-small.conf"} <= set(PDNS_CONFS)
+    assert {"pdns.conf", "pdns-relay.conf", "pdns-unix-small.conf"} <= set(PDNS_CONFS)
     assert {"named-secondary.conf", "named-catalog.conf"} <= set(NAMED_CONFS)
 
 
