@@ -27,6 +27,11 @@ class IpamError(PphookError):
     """The phpIPAM database cannot be read (down, wrong credentials, missing table)."""
 
 
+class CustomFieldError(IpamError):
+    """A key of the config names a phpIPAM custom field the database does not have
+    (``policy.alias_field``): the message starts with that key, the CLI adds the file."""
+
+
 class IpamUrlError(PphookError):
     """A phpIPAM database URL given on the command line cannot be used (`pphook init`)."""
 
