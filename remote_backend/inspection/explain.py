@@ -190,14 +190,16 @@ def _answers(
         held = cuts.get(owner)
         if held:
             yield f"  in the parent zone {parent} (its delegation to {owner}):"
-            yield from (_record_line(origins, owner, qt, c) for qt, c in held)
+            yield from (_record_line(origins, owner, qt, c, parent) for qt, c in held)
 
 
-def _record_line(origins: RecordOrigins, owner: str, qtype: str, content: str) -> str:
+def _record_line(
+    origins: RecordOrigins, owner: str, qtype: str, content: str, zone: str | None = None
+) -> str:
     """One record as a master-file line (its own TTL), and where it comes from."""
     ttl = origins.build.snapshot.ttl_for(owner, qtype)
     line = record_type(qtype).zone_line(owner, ttl, content)
-    return f"    {line}  ; {origins.origin(owner, qtype, content)}"
+    return f"    {line}  ; {origins.origin(owner, qtype, content, zone)}"
 
 
 def _alias_lines(build: Build, name: str) -> list[str]:

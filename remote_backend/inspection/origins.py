@@ -84,17 +84,19 @@ class RecordOrigins:
 
     # -- per record ---------------------------------------------------------------
 
-    def origin(self, owner: str, qtype: str, content: str) -> str:
-        """Where this record comes from (several origins joined by '; ')."""
-        found = list(self._origins(owner, qtype, content))
+    def origin(self, owner: str, qtype: str, content: str, zone: str | None = None) -> str:
+        """Where this record comes from (several origins joined by '; '); ``zone``: the
+        zone holding it, when that is the parent of a served zone whose apex is
+        ``owner`` (the parent side of a delegation is not the child's apex)."""
+        found = list(self._origins(owner, qtype, content, zone in (None, owner)))
         return "; ".join(found) if found else "pphook"
 
-    def _origins(self, owner: str, qtype: str, content: str) -> Iterator[str]:
+    def _origins(self, owner: str, qtype: str, content: str, at_apex: bool) -> Iterator[str]:
         settings = self.settings
         static = self._static.get((owner, qtype, content))
         if static is not None:
             yield f"static record, {static}"
-        if qtype == "NS" and owner in self.build.snapshot.zone_by_name:
+        if qtype == "NS" and at_apex and owner in self.build.snapshot.zone_by_name:
             if settings is not None and content in settings.nameservers:
                 yield "zones.nameservers"
             path = self._static_apex.get((owner, content))
