@@ -115,6 +115,13 @@ def explain(
     else:
         for owner in _owners(target, origins):
             out.extend(_answers(build, origins, owner, zone_changed_at))
+        block = origins.block_of(target.address) if target.address is not None else None
+        if block is not None and not block.parent_served:
+            out.append(
+                f"  RFC 2317: pphook does not serve the zone of {block.parent}; its server must "
+                f"delegate {block.child} (NS) and hold a CNAME per address of {block.network} "
+                "into it, or resolvers never reach these PTRs"
+            )
     if target.name is not None:
         out.extend(_alias_lines(build, target.name))
     if not rows:

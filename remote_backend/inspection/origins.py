@@ -33,9 +33,10 @@ class ClasslessBlock:
 
     network: ipaddress.IPv4Network
     child: str  # the child zone, e.g. 64/26.2.0.192.in-addr.arpa
-    parent: str  # the /24's reverse zone
+    parent: str  # the /24's reverse name, e.g. 2.0.192.in-addr.arpa
     servers: tuple[str, ...]
     key: str  # the config key that makes it: zones.reverse or zones.classless_delegations
+    parent_served: bool  # pphook serves the zone holding the /24: NS and CNAMEs are there
 
     @property
     def delegated(self) -> bool:
@@ -76,7 +77,7 @@ class RecordOrigins:
         self._aliases: dict[str, Alias] = {a.name: a for a in build.publication.aliases}
         self.blocks = tuple(_classless_blocks(settings, build.snapshot.index))
         for block in self.blocks:
-            if block.delegated:
+            if block.delegated and block.parent_served:
                 why = f"zones.classless_delegations ({block.network})"
                 self._cuts[block.child] = Delegation(block.child, block.servers, why)
         self._cut_index = ZoneIndex(self._cuts)
@@ -140,6 +141,8 @@ class RecordOrigins:
 
     def _block_of_parent_name(self, owner: str, qtype: str) -> ClasslessBlock | None:
         for block in self.blocks:
+            if not block.parent_served:
+                continue
             if qtype == "NS" and owner == block.child:
                 return block
             if qtype == "CNAME" and owner.endswith("." + block.parent):
@@ -188,7 +191,7 @@ def _classless_origin(block: ClasslessBlock, qtype: str) -> str:
 
 
 def _classless_blocks(settings: ZoneSettings | None, served: ZoneIndex) -> Iterator[ClasslessBlock]:
-    """Every classless block whose enclosing reverse zone pphook serves."""
+    """Every classless block of the config, served here or delegated."""
     if settings is None:
         return
     blocks: list[tuple[ipaddress.IPv4Network, tuple[str, ...], str]] = [
@@ -201,8 +204,6 @@ def _classless_blocks(settings: ZoneSettings | None, served: ZoneIndex) -> Itera
     ]
     for network, servers, key in blocks:
         parent = reverse_zone_name(network.supernet(new_prefix=24))
-        zone = served.find(parent)
-        if zone is None:
-            continue
         child = f"{classless_label(network, settings.classless_name)}.{parent}"
-        yield ClasslessBlock(network, child, parent, servers, key)
+        served_parent = served.find(parent) is not None
+        yield ClasslessBlock(network, child, parent, servers, key, served_parent)

@@ -332,3 +332,17 @@ def test_a_missing_alias_field_is_a_one_line_config_error(
             "'custom_alias'"
         ), err
         assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_explain_a_served_block_whose_parent_is_served_elsewhere(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = site.read_text().replace('"192.0.2.0/24", ', "")
+    site.write_text("\n".join(x for x in text.splitlines() if "classless_delegations" not in x))
+    _, out, _ = run(site, capsys, "explain", "192.0.2.70")
+    assert "70.2.0.192.in-addr.arpa: in no served zone (pdns answers REFUSED)" in out
+    assert "70.64/26.2.0.192.in-addr.arpa. 3600 IN PTR pub70.example.com." in out
+    assert (
+        "RFC 2317: pphook does not serve the zone of 2.0.192.in-addr.arpa; its server must "
+        "delegate 64/26.2.0.192.in-addr.arpa (NS)" in out
+    )

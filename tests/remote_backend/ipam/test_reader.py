@@ -18,6 +18,7 @@ from remote_backend.config import IpamSettings
 from remote_backend.demo import create_demo_database
 from remote_backend.errors import CustomFieldError, IpamError
 from remote_backend.ipam import IpamReader, make_engine
+from remote_backend.ipam.vrfs import vrf_names
 from validators import Policy, validate
 
 DEMO_POLICY = Policy(forward_zones=("example.com",))
@@ -128,3 +129,10 @@ def test_alias_field_read_from_its_column_and_a_missing_one_named(
             demo.read()
     finally:
         phpipam.execute("ALTER TABLE ipaddresses DROP COLUMN custom_aliases")
+
+
+def test_vrf_names_by_id(mariadb: MariaDBServer, phpipam: PhpipamData) -> None:
+    customers = phpipam.add_vrf("Customers-A", "65000:1")
+    phpipam.add_vrf("Lab")
+    reader = IpamReader(make_engine(IpamSettings(url=mariadb.url())))
+    assert vrf_names(reader) == {customers: "Customers-A", customers + 1: "Lab"}
