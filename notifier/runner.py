@@ -82,7 +82,9 @@ class Notifier:
         zones = config.zones
         # what the zones hold besides phpIPAM hosts (delegations, static CNAMEs): the
         # rules need it, so the mails say what DNS does
-        self.static = StaticSource(zones.static_dir, zones.all_zone_names, zones.ttl)
+        self.static = StaticSource(
+            zones.static_dir, zones.member_zone_names, zones.ttl, zones.catalog
+        )
         self.mailer_factory = mailer_factory
         self.clock = clock
         self.soa_query = soa_query

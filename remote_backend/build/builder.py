@@ -92,7 +92,9 @@ class SnapshotBuilder:
         # one Validator across refreshes: it remembers hostname verdicts
         self.validator = Validator(config.policy)
         zones = config.zones
-        self.static = StaticSource(zones.static_dir, zones.all_zone_names, zones.ttl)
+        self.static = StaticSource(
+            zones.static_dir, zones.member_zone_names, zones.ttl, zones.catalog
+        )
         self._generation = 0
         # the rows of the last build and where that read stood, for incremental builds
         self._data: IpamData | None = None

@@ -79,7 +79,8 @@ class IncrementalPublisher:
         self.static: StaticData | None = None
         self.facts = ZoneFacts()
         self.ptr_owners = PtrOwners(settings)
-        self._zone_index = ZoneIndex(settings.all_zone_names)
+        # phpIPAM names only ever change member zones, never the catalog
+        self._zone_index = ZoneIndex(settings.member_zone_names)
 
     @property
     def ready(self) -> bool:

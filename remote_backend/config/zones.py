@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from remote_backend.config.catalog import parse_catalog
 from remote_backend.config.soa import parse_soa_timers
 from remote_backend.config.toml import TomlReader, dns_name
 from remote_backend.config.whole_zones import (
@@ -15,6 +16,7 @@ from remote_backend.config.whole_zones import (
 from remote_backend.errors import SecondaryAddressError
 from remote_backend.secondaries.address import parse_secondary
 from remote_backend.zones import IPNetwork, ZoneSettings
+from remote_backend.zones.naming import reverse_zone_name
 
 
 def _parse_network(value: str) -> IPNetwork | str:
@@ -118,6 +120,7 @@ def parse_zones(r: TomlReader) -> ZoneSettings:
             "nameserver_addresses",
             "classless_name",
             "classless_delegations",
+            "catalog",
         },
     )
     check_classless(r, reverse)
@@ -125,6 +128,8 @@ def parse_zones(r: TomlReader) -> ZoneSettings:
     delegations = classless_delegations(r, t, reverse)
     addresses = nameserver_addresses(r, t, forward)
     static_dir = r.get(t, "zones", "static_dir", str, None, "a directory")
+    served = [*forward, *(reverse_zone_name(n, template) for n in reverse)]
+    catalog = parse_catalog(r, t, served)
     return ZoneSettings(
         forward=forward,
         reverse=tuple(reverse),
@@ -139,4 +144,5 @@ def parse_zones(r: TomlReader) -> ZoneSettings:
         nameserver_addresses=addresses,
         classless_name=template,
         classless_delegations=delegations,
+        catalog=catalog,
     )

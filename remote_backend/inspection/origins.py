@@ -94,6 +94,10 @@ class RecordOrigins:
 
     def _origins(self, owner: str, qtype: str, content: str, at_apex: bool) -> Iterator[str]:
         settings = self.settings
+        catalog = settings.catalog if settings is not None else None
+        if catalog is not None and (owner == catalog or owner.endswith("." + catalog)):
+            yield "the catalog zone (zones.catalog), made from the served zones"
+            return
         static = self._static.get((owner, qtype, content))
         if static is not None:
             yield f"static record, {static}"

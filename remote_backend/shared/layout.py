@@ -32,9 +32,10 @@ META_PUBLISHED_AT = b"published_at"
 GENERATION_FILE = "generation"
 NOTIFIED_DIR = "notified"
 
-# Virtual address space reserved for the map (not disk: the file grows with the data).
-# Fixed, so readers never meet a resized map.
-MAP_SIZE = 1 << 36  # 64 GiB
+# Address space reserved for the map. Fixed, so readers never meet a resized map. The
+# writer maps it writable (``writemap``), so data.mdb is a sparse file of this apparent
+# size: ``ls -l`` shows 16 GiB, ``du`` the pages used (~300 MB at 1M addresses).
+MAP_SIZE = 1 << 34  # 16 GiB: ~50M addresses
 MAX_READERS = 2048  # one slot per reading thread: pdns threads, AXFR coprocesses, serve
 MAX_KEY = 511  # LMDB's default key size limit; DNS names are <= 253 (plus escapes)
 

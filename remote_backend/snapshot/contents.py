@@ -18,6 +18,7 @@ from remote_backend.snapshot.table import (
     implied_type,
 )
 from remote_backend.zones import ZoneSettings
+from remote_backend.zones.catalog import catalog_records
 from remote_backend.zones.static import StaticData
 from validators.address import OCTETS, ipv4_text
 from validators.model import Publication, record_columns
@@ -38,8 +39,12 @@ def compute_zone_contents(
     name, /24 or /64 is cached), and it lands straight in the ``single`` dict of one
     ``RecordTable`` for all zones; the few owners with more than one record are
     gathered on the side.
+
+    The catalog zone (``zones.catalog``) comes last and holds only what the config
+    makes (``zones.catalog``): records are placed among the member zones alone, so no
+    phpIPAM name, static record or alias can land in it.
     """
-    zone_names = settings.all_zone_names
+    zone_names = settings.member_zone_names
     index = ZoneIndex(zone_names)
     zones = frozenset(zone_names)
     extras = zone_extras(settings, static, publication.aliases)
@@ -142,7 +147,23 @@ def compute_zone_contents(
         records_of_zone = ZoneRecords(z, table, zone_owners, multi_owners, index, zone_cuts)
         ttls = {k: v for k, v in extras.ttls.items() if index.find(k[0]) == z}
         contents.append(ZoneContent(z, records_of_zone, frozenset(zone_parents), ttls))
+    if settings.catalog is not None:
+        contents.append(_catalog_content(settings.catalog, zone_names, table))
     return contents
+
+
+def _catalog_content(catalog: str, members: tuple[str, ...], table: RecordTable) -> ZoneContent:
+    """The catalog zone, in the table the member zones share (``assemble`` takes one
+    table for every zone)."""
+    records = catalog_records(catalog, members)
+    for owner, rrs in records.items():
+        table.put(owner, rrs)
+    owners = list(records)  # the apex first
+    multi = [o for o in owners if o in table.multi]
+    parents = frozenset(o.partition(".")[2] for o in owners if o != catalog)
+    return ZoneContent(
+        catalog, ZoneRecords(catalog, table, owners, multi, ZoneIndex((catalog,))), parents
+    )
 
 
 _MISSING: Any = object()

@@ -54,7 +54,7 @@ def zone_extras(
     settings: ZoneSettings, static: StaticData | None, aliases: Iterable[Alias] = ()
 ) -> Extras:
     extras = Extras()
-    index = ZoneIndex(settings.all_zone_names)
+    index = ZoneIndex(settings.member_zone_names)  # never the catalog: config makes it
     for zone_name, static_zone in static.zones.items() if static is not None else ():
         for ns in static_zone.apex_ns:
             if ns not in settings.nameservers and ns not in extras.apex_ns.get(zone_name, []):
@@ -129,7 +129,7 @@ def zone_facts(settings: ZoneSettings, static: StaticData | None) -> ZoneFacts:
         cnames.update(zone.cname_owners)
         names.update(zone.owners)
     return ZoneFacts(
-        apexes=frozenset(settings.all_zone_names),
+        apexes=frozenset(settings.member_zone_names),
         cuts=frozenset(cuts),
         cnames=frozenset(cnames),
         names=frozenset(names),

@@ -172,6 +172,9 @@ def _soa_names(plan: ForwardPlan) -> list[str]:
         f"nameservers = {toml_list([f'ns1.{zone}', f'ns2.{zone}'])}",
         f"hostmaster = {toml_string(f'hostmaster.{zone}')}",
         "ttl = 3600",
+        "# BIND secondaries with catalog-zones follow the zone list through this catalog",
+        "# (RFC 9432; pdns-config/named-catalog.conf):",
+        '# catalog = "catalog.invalid"',
     ]
 
 

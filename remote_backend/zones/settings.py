@@ -41,12 +41,22 @@ class ZoneSettings:
     classless_delegations: Mapping[ipaddress.IPv4Network, tuple[str, ...]] = field(
         default_factory=dict
     )
+    # the RFC 9432 catalog zone listing the member zones (``zones.catalog``), or None
+    catalog: str | None = None
 
     @property
     def reverse_zone_names(self) -> tuple[str, ...]:
         return tuple(reverse_zone_name(n, self.classless_name) for n in self.reverse)
 
     @property
-    def all_zone_names(self) -> tuple[str, ...]:
-        """Forward zones first, then reverse zones, in config order (this gives zone ids)."""
+    def member_zone_names(self) -> tuple[str, ...]:
+        """The zones that hold records (phpIPAM's, static files'): forward zones first,
+        then reverse zones, in config order. These are the catalog's members."""
         return self.forward + self.reverse_zone_names
+
+    @property
+    def all_zone_names(self) -> tuple[str, ...]:
+        """Every served zone: the member zones, then the catalog when there is one (this
+        order gives zone ids, so adding the catalog moves no other zone's id)."""
+        members = self.member_zone_names
+        return members if self.catalog is None else (*members, self.catalog)

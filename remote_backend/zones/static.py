@@ -333,11 +333,12 @@ def _checked(
 
 
 def scan(
-    directory: str | None, zones: Iterable[str]
+    directory: str | None, zones: Iterable[str], catalog: str | None = None
 ) -> tuple[dict[str, FileState], dict[str, str]]:
     """Static files present, by zone, with what tells a changed file (mtime, ctime,
     size, inode), and the problems found (file -> message): a file of a zone that is
-    not served is one, and skipped; the others are still read. Raises
+    not served, or of the catalog zone (``catalog``, whose content pphook makes from
+    the config), is one, and skipped; the others are still read. Raises
     StaticFileError when the directory cannot be listed."""
     if directory is None:
         return {}, {}
@@ -352,6 +353,16 @@ def scan(
         if not entry.name.endswith(SUFFIX) or entry.name.startswith("."):
             continue
         zone = by_file.get(entry.name)
+        if catalog is not None and entry.name == file_name(catalog):
+            problems[entry.path] = str(
+                StaticFileError(
+                    entry.path,
+                    None,
+                    f"{catalog!r} is the catalog zone (zones.catalog): pphook makes its "
+                    "records from the list of served zones; remove the file",
+                )
+            )
+            continue
         if zone is None:
             problems[entry.path] = str(
                 StaticFileError(
@@ -383,9 +394,16 @@ class StaticSource:
     changes nothing else.
     """
 
-    def __init__(self, directory: str | None, zones: Iterable[str], default_ttl: int) -> None:
+    def __init__(
+        self,
+        directory: str | None,
+        zones: Iterable[str],
+        default_ttl: int,
+        catalog: str | None = None,
+    ) -> None:
         self.directory = directory
         self.zones = tuple(zones)
+        self.catalog = catalog
         self.default_ttl = default_ttl
         self._seen: dict[str, FileState] = {}
         self.data = StaticData()
@@ -398,7 +416,7 @@ class StaticSource:
             return False
         old_errors = self.data.errors
         try:
-            found, errors = scan(self.directory, self.zones)
+            found, errors = scan(self.directory, self.zones, self.catalog)
         except StaticFileError as exc:
             errors = {exc.path: str(exc)}
             found = dict(self._seen)  # keep what we had

@@ -36,19 +36,28 @@ PACKAGES = "bind9 bind9-utils"
 
 
 class NamedSecondary(ServerLifecycle):
-    """``named -g`` serving ``zones`` as ``type secondary`` of 127.0.0.1:``primary_port``."""
+    """``named -g`` serving ``zones`` as ``type secondary`` of 127.0.0.1:``primary_port``.
+
+    ``catalog``: also a catalog zone (RFC 9432) transferred from the same primary, whose
+    member zones named adds and drops by itself (``catalog-zones``, the same primary as
+    their default; ``default-primaries``, the spelling BIND 9.18 and 9.20 both accept).
+    """
 
     def __init__(
         self,
         primary_port: int,
         zones: Sequence[str],
         *,
+        catalog: str | None = None,
         extra_options: str = "",
         keep_files: bool | None = None,
     ) -> None:
         self.named = require_binary("named", PACKAGES)
         self.primary_port = primary_port
-        self.zones = tuple(z.rstrip(".").lower() for z in zones)
+        self.catalog = catalog.rstrip(".").lower() if catalog else None
+        self.zones = tuple(z.rstrip(".").lower() for z in zones) + (
+            (self.catalog,) if self.catalog else ()
+        )
         self.extra_options = extra_options
         self.keep_files = keep_files_default() if keep_files is None else keep_files
         self.port = free_port()
@@ -111,7 +120,7 @@ options {{
   notify no;
   // readable zone files for a person debugging with PPHOOK_KEEP_TMP=1
   masterfile-format text;
-{self.extra_options}
+{self._catalog_options()}{self.extra_options}
 }};
 
 {zones}"""
@@ -124,6 +133,16 @@ options {{
   default-port {self.rndc_port};
 }};
 """
+        )
+
+    def _catalog_options(self) -> str:
+        if self.catalog is None:
+            return ""
+        # min-update-interval 1: a catalog change is acted on within a second (default 5)
+        return (
+            f'  catalog-zones {{ zone "{self.catalog}" '
+            f"default-primaries port {self.primary_port} {{ 127.0.0.1; }} "
+            f'zone-directory "{self.base_dir}" min-update-interval 1; }};\n'
         )
 
     def logs(self) -> str:

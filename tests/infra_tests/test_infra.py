@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import sqlite3
+import subprocess
 import sys
 import textwrap
 import time
@@ -473,3 +474,18 @@ def test_missing_binary_names_the_package() -> None:
 def test_free_ports_are_distinct() -> None:
     ports = {free_port() for _ in range(20)}
     assert len(ports) == 20 and all(1024 < p < 65536 for p in ports)
+
+
+def test_named_secondary_with_a_catalog_writes_a_config_named_accepts() -> None:
+    named = NamedSecondary(5300, [], catalog="Catalog.Invalid.")
+    try:
+        text = named.config_path.read_text()
+        assert 'zone "catalog.invalid" {' in text and "type secondary;" in text
+        assert 'catalog-zones { zone "catalog.invalid" default-primaries port 5300' in text
+        checkconf = require_binary("named-checkconf", "bind9-utils")
+        result = subprocess.run(
+            [checkconf, str(named.config_path)], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    finally:
+        named.stop()  # never started: removes its directory

@@ -20,6 +20,8 @@ from remote_backend.config import parse_config
 
 PDNS_CONFIG = Path(__file__).resolve().parents[2] / "pdns-config"
 PDNS_CONFS = sorted(p.name for p in PDNS_CONFIG.glob("pdns*.conf"))
+# named-secondary.conf: one zone block per zone; named-catalog.conf: the catalog zone
+NAMED_CONFS = sorted(p.name for p in PDNS_CONFIG.glob("named*.conf"))
 
 
 def pdns_check(config_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -43,6 +45,7 @@ def named_checkconf(path: Path) -> subprocess.CompletedProcess[str]:
 
 def test_every_pdns_conf_is_found() -> None:
     assert {"pdns.conf", "pdns-pipe.conf", "pdns-unix-small.conf"} <= set(PDNS_CONFS)
+    assert {"named-secondary.conf", "named-catalog.conf"} <= set(NAMED_CONFS)
 
 
 @pytest.mark.parametrize("name", PDNS_CONFS)
@@ -61,9 +64,20 @@ def test_pdns_check_refuses_a_removed_setting(tmp_path: Path) -> None:
     assert "unknown setting 'no-such-setting-in-any-pdns'" in result.stdout + result.stderr
 
 
-def test_named_accepts_the_shipped_secondary_config() -> None:
-    result = named_checkconf(PDNS_CONFIG / "named-secondary.conf")
+@pytest.mark.parametrize("name", NAMED_CONFS)
+def test_named_accepts_the_shipped_secondary_config(name: str) -> None:
+    result = named_checkconf(PDNS_CONFIG / name)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_named_checkconf_checks_catalog_zones_statements(tmp_path: Path) -> None:
+    # what the test above would see if BIND dropped the spelling the catalog snippet uses
+    text = (PDNS_CONFIG / "named-catalog.conf").read_text()
+    bad = tmp_path / "named.conf"
+    bad.write_text(text.replace("default-primaries {", "default-primariez {", 1))
+    result = named_checkconf(bad)
+    assert result.returncode != 0
+    assert "default-primariez" in result.stdout + result.stderr
 
 
 def test_named_checkconf_refuses_an_unknown_option(tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ ZONES = ZoneSettings(
     nameservers=("ns1.example.com",),
     hostmaster="hostmaster.example.com",
     ttl=300,
+    catalog="catalog.invalid",  # a zone no phpIPAM row may ever change
 )
 SUBNETS = {
     1: SubnetRow(1, str(0x0A000000), "24", 1),
@@ -67,6 +68,7 @@ HOSTNAMES = [
     "e.deep.sub.example.com",
     "bad_name.example.com",
     "x.other.org",
+    "h.catalog.invalid",
     "short",
     None,
     "",

@@ -110,6 +110,11 @@ def test_init_prints_a_config_that_check_accepts_as_it_is(
     assert main(["--config", str(path), "check"]) == 0
     check = capsys.readouterr().out
     assert "example.com" in check and "1.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa" in check
+    # the catalog zone it proposes (commented) works once uncommented
+    assert '# catalog = "catalog.invalid"' in out
+    path.write_text(out.replace('# catalog = "catalog.invalid"', 'catalog = "catalog.invalid"'))
+    assert main(["--config", str(path), "check"]) == 0
+    assert "catalog.invalid" in capsys.readouterr().out
 
 
 def test_init_proposes_classless_blocks_for_small_public_subnets(
