@@ -357,10 +357,12 @@ def _dns_effect(finding: Finding, row: AddressRow | None, view: _RowView) -> str
     ip = view.address(row) or "its address"
     fqdn = printable(view.fqdn(row) or "")
     if finding.subject:
-        return (
-            f"the alias {printable(finding.subject)} is not published (no CNAME to {fqdn}); "
-            f"row {rid}'s own records are published as they are"
+        which = (
+            "none of the row's aliases is published"
+            if finding.subject == "*"  # the whole field (too many names)
+            else f"the alias {printable(finding.subject)} is not published (no CNAME to {fqdn})"
         )
+        return f"{which}; row {rid}'s own records are published as they are"
     other = view.rows.get(finding.related_ids[0]) if finding.related_ids else None
     if code is Code.DUPLICATE_HOSTNAME and other is not None:
         return (
