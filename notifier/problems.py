@@ -45,6 +45,7 @@ _ROLE_OF_RELATED: Mapping[Code, str] = {
     Code.DUPLICATE_HOSTNAME: "published with this name",
     Code.DUPLICATE_IP: "holds the PTR of this IP",
     Code.DUPLICATE_MAC: "same MAC",
+    Code.ALIAS_CONFLICT: "holds this alias",
 }
 
 
@@ -313,6 +314,13 @@ def _identity(finding: Finding, row: AddressRow | None, view: _RowView) -> dict[
     if row is None:  # cannot happen with validator output; keep the key stable anyway
         return identity
     code = finding.code
+    if finding.subject:
+        # about one alias of the row (policy.alias_field): each bad alias is a problem
+        # of its own, mailed once whatever happens to the row's other aliases
+        identity["alias"] = finding.subject
+        if code is Code.ALIAS_CONFLICT:
+            identity["other"] = list(finding.related_ids[:1])  # the row holding it
+        return identity
     if code in (Code.HOSTNAME_INVALID, Code.ZONE_NOT_FOUND):
         identity["hostname"] = normalise_hostname(row.hostname)
     elif code is Code.IP_INVALID:
@@ -331,6 +339,9 @@ def _identity(finding: Finding, row: AddressRow | None, view: _RowView) -> dict[
         identity["host"] = view.fqdn(row)
     elif code is Code.MAC_INVALID:
         identity["mac"] = normalise_mac(row.mac)
+    elif code in (Code.DELEGATED, Code.STATIC_CONFLICT):
+        # the name that meets the delegation or the static CNAME
+        identity["fqdn"] = view.fqdn(row)
     return identity
 
 
@@ -345,6 +356,13 @@ def _dns_effect(finding: Finding, row: AddressRow | None, view: _RowView) -> str
         return f"nothing is published for row {rid}"
     ip = view.address(row) or "its address"
     fqdn = printable(view.fqdn(row) or "")
+    if finding.subject:
+        which = (
+            "none of the row's aliases is published"
+            if finding.subject == "*"  # the whole field (too many names)
+            else f"the alias {printable(finding.subject)} is not published (no CNAME to {fqdn})"
+        )
+        return f"{which}; row {rid}'s own records are published as they are"
     other = view.rows.get(finding.related_ids[0]) if finding.related_ids else None
     if code is Code.DUPLICATE_HOSTNAME and other is not None:
         return (

@@ -36,6 +36,8 @@ from remote_backend.ipam import IpamReader, make_engine
 from remote_backend.ipam.people import change_authors, mail_notify_admins
 from remote_backend.ipam.site import pretty_links
 from remote_backend.secondaries.soa import query_soa
+from remote_backend.snapshot.extras import zone_facts
+from remote_backend.zones.static import StaticSource
 from validators import validate
 
 log = logging.getLogger("pphook.notifier")
@@ -77,6 +79,12 @@ class Notifier:
         self.settings = settings
         self.reader = reader
         self.store = store
+        zones = config.zones
+        # what the zones hold besides phpIPAM hosts (delegations, static CNAMEs): the
+        # rules need it, so the mails say what DNS does
+        self.static = StaticSource(
+            zones.static_dir, zones.member_zone_names, zones.ttl, zones.catalog
+        )
         self.mailer_factory = mailer_factory
         self.clock = clock
         self.soa_query = soa_query
@@ -108,8 +116,12 @@ class Notifier:
 
     def _pass(self, *, dry_run: bool, out: TextIO | None) -> PassResult:
         now = self.clock()
+        # as `serve` does: a static file that breaks keeps its last good content (the
+        # problem is logged once), so the rules see the zones `serve` publishes
+        self.static.refresh()
         data = self.reader.read()
-        publication = validate(data, self.config.policy)
+        facts = zone_facts(self.config.zones, self.static.data)
+        publication = validate(data, self.config.policy, facts)
         current = find_problems(data, publication, self.config.policy)
         stored = self.store.load()
         current.update(
@@ -297,7 +309,7 @@ def open_notifier(config: Config, *, dry_run: bool = False) -> Notifier:
     if not dry_run:
         mailer_factory().close()  # reads the SMTP password now: fail at start, not at 3 am
     renderer = Renderer(settings.templates_dir)
-    reader = IpamReader(make_engine(config.ipam, config.ipam_password()))
+    reader = IpamReader(make_engine(config.ipam, config.ipam_password()), config.policy.alias_field)
     store = open_store(config.state.url, dry_run=dry_run)
     return Notifier(config, settings, reader, store, renderer, mailer_factory=mailer_factory)
 

@@ -27,8 +27,9 @@ class IpamError(PphookError):
     """The phpIPAM database cannot be read (down, wrong credentials, missing table)."""
 
 
-class AliasFieldMissingError(IpamError):
-    """``policy.alias_field`` names a column phpIPAM's ipaddresses table does not have.
+class CustomFieldError(IpamError):
+    """A key of the config names a phpIPAM custom field the database does not have
+    (``policy.alias_field``): the message starts with that key, the CLI adds the file.
 
     A configuration error, not an outage: `check` and `serve` refuse to start on it (a
     running `serve` keeps serving its last publication if the column disappears).

@@ -30,7 +30,7 @@ from remote_backend.snapshot.encoded import fingerprints
 from remote_backend.snapshot.extras import zone_facts
 from remote_backend.state import SerialFormat, StateStore
 from remote_backend.state.floors import secondary_floors
-from remote_backend.zones.static import StaticFilesError, StaticSource
+from remote_backend.zones.static import StaticData, StaticFilesError, StaticSource
 from validators import Validator
 from validators.engine import gc_paused
 from validators.model import IpamData, Policy, Publication, ZoneFacts
@@ -78,6 +78,7 @@ class Build:
     snapshot: Snapshot
     seconds: float
     full: bool = True
+    static: StaticData | None = None  # the static zone files it was built with
 
 
 class SnapshotBuilder:
@@ -99,12 +100,13 @@ class SnapshotBuilder:
         self._data: IpamData | None = None
         self._mark: ReadMark | None = None
 
-    def build(self, full: bool = True) -> Build:
+    def build(self, full: bool = True, *, strict_static: bool = True) -> Build:
         """One pass of the chain with serials (the one-shot verbs: `check`, `explain`,
         `export`); `serve` publishes drafts instead (``build.publisher``). Static files
-        that cannot be read are an error here (`serve` keeps their last good content)."""
-        self.static.refresh()
-        if self.static.data.errors:
+        that cannot be read are an error here (`serve` keeps their last good content);
+        ``strict_static=False``: built without them (`check` lists them itself)."""
+        self.static.refresh(log_problems=False)  # raised, or listed by the caller
+        if self.static.data.errors and strict_static:
             raise StaticFilesError(sorted(self.static.data.errors.values()))
         draft = self.draft(full, always=True)
         assert draft is not None
@@ -113,7 +115,15 @@ class SnapshotBuilder:
         serials = self.store.serials_for(prints)
         snapshot = with_serials(draft.snapshot, serials, prints, self.config.zones)
         seconds = draft.seconds + time.perf_counter() - started
-        return Build(draft.data, draft.policy, draft.publication, snapshot, seconds, draft.full)
+        return Build(
+            draft.data,
+            draft.policy,
+            draft.publication,
+            snapshot,
+            seconds,
+            draft.full,
+            self.static.data,
+        )
 
     def draft(self, full: bool = True, always: bool = False) -> Draft | None:
         """One pass of the chain up to a snapshot without serials; None when the rows

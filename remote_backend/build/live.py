@@ -22,7 +22,7 @@ from remote_backend.build.incremental import IncrementalPublisher
 from remote_backend.build.merge import same_input
 from remote_backend.build.publisher import Published, Publisher
 from remote_backend.errors import (
-    AliasFieldMissingError,
+    CustomFieldError,
     PphookError,
     SharedSnapshotError,
     StateStoreError,
@@ -268,7 +268,7 @@ class LiveSnapshot:
 
     def tick(self, *, starting: bool = False) -> None:
         """One refresh attempt through the circuit breaker (``starting``: the first,
-        which raises AliasFieldMissingError instead of serving on without aliases)."""
+        which raises CustomFieldError instead of serving on without aliases)."""
         if self._trim_due:
             # one tick after a publication: the build's objects are gone by now
             self._trim_due = False
@@ -287,7 +287,7 @@ class LiveSnapshot:
             except (StateStoreError, SharedSnapshotError) as exc:
                 # not phpIPAM's fault: say so, and keep the breaker for the database
                 self._failed(str(exc), database=False)
-            except AliasFieldMissingError as exc:
+            except CustomFieldError as exc:
                 if starting:
                     raise  # the config asks for what phpIPAM lacks: no outage to wait out
                 self._failed(str(exc))

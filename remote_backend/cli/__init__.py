@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from remote_backend import __version__
-from remote_backend.errors import PphookError
+from remote_backend.errors import CustomFieldError, PphookError
 from remote_backend.logs import setup_logging
 from remote_backend.protocol.wire import RELAY_LIST_TIMEOUT, RELAY_TIMEOUT
 
@@ -218,9 +218,9 @@ CORE_VERBS: tuple[CoreVerb, ...] = (
     CoreVerb("check", "check config and database, print zones and rejections", _check),
     CoreVerb(
         "explain",
-        "every phpIPAM row behind a name or IP, and why",
+        "every phpIPAM row behind a name, an IP or a MAC address, and why",
         _explain,
-        lambda p: p.add_argument("target", metavar="NAME-or-IP"),
+        lambda p: p.add_argument("target", metavar="NAME-or-IP-or-MAC"),
     ),
     CoreVerb(
         "export",
@@ -317,6 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(level, config.log_format)
     try:
         return verb.run(config, args)
+    except CustomFieldError as exc:  # a config key the database cannot follow
+        print(f"pphook: {config.path}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     except PphookError as exc:
         print(f"pphook: {exc}", file=sys.stderr)
         return EXIT_ERROR

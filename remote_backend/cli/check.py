@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 from typing import TYPE_CHECKING
@@ -10,13 +11,18 @@ from remote_backend.cli.secrets import startup_warnings
 
 if TYPE_CHECKING:
     from remote_backend.config import Config
+    from remote_backend.zones.static import StaticData
 
 EXIT_OK = 0
+EXIT_ERROR = 1
 
 
 def check(config: Config) -> int:
-    """`pphook check`: config, database, zones, problems, secondaries, running server."""
+    """`pphook check`: config, static zone files, database, zones, problems, name
+    servers, secondaries, running server. Exit 1 when a static file cannot be served
+    (listed first, each with file, line and what); the rest is still checked."""
     from remote_backend.build.builder import open_builder
+    from remote_backend.inspection.nameservers import unresolvable_nameservers
     from remote_backend.secondaries.watch import secondary_lines
 
     print(f"config: {config.path}: ok")
@@ -24,9 +30,12 @@ def check(config: Config) -> int:
         print(f"warning: {warning}")
     _print_server_status(config)
     builder = open_builder(config)
+    builder.static.refresh(log_problems=False)
+    static_errors = sorted(builder.static.data.errors.values())
+    _print_static(config, builder.static.data, static_errors)
     latency = builder.reader.ping()
     print(f"phpIPAM database: {builder.reader.describe()}: reachable ({latency * 1000:.1f} ms)")
-    build = builder.build()
+    build = builder.build(strict_static=False)
     snap = build.snapshot
     changed = builder.store.zone_changed_at()
     print(
@@ -38,16 +47,46 @@ def check(config: Config) -> int:
         when = changed.get(zone.name)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)) if when else "-"
         print(f"{zone.name:40} {zone.serial:>12} {zone.record_count:>9}  {stamp}")
-    counts = Counter(f.code.value for f in build.publication.findings if f.is_problem)
+    counts = Counter(f.code for f in build.publication.findings if f.is_problem)
     if counts:
         print("problems (rows not published, or published with a conflict):")
-        for code, n in sorted(counts.items()):
-            print(f"  {code:20} {n}")
+        for code, n in sorted(counts.items(), key=lambda item: item[0].rank):
+            print(f"  {code.value:20} {n:>6}  {code.group_title}")
     else:
         print("problems: none")
+    for server in unresolvable_nameservers(snap):
+        key, message = server.message(config.zones)
+        print(f"warning: {config.path}: {key}: {message}")
     for line in secondary_lines(config, snap):
         print(line)
+    if static_errors:
+        print(
+            f"pphook: {len(static_errors)} static zone file problem"
+            f"{'' if len(static_errors) == 1 else 's'} (listed above): `serve` keeps the "
+            "last good content of those zones, `explain` and `export` refuse to run",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     return EXIT_OK
+
+
+def _print_static(config: Config, static: StaticData, errors: list[str]) -> None:
+    """What ``zones.static_dir`` adds, and every file that cannot be served."""
+    directory = config.zones.static_dir
+    if directory is None:
+        return
+    records = sum(len(z.records) + len(z.apex_ns) for z in static.zones.values())
+    cuts = sum(len(z.cuts) for z in static.zones.values())
+    print(
+        f"static zone files in {directory}: {_count(len(static.zones), 'zone')}, "
+        f"{_count(records, 'record')}, {_count(cuts, 'delegation')}"
+    )
+    for error in errors:
+        print(f"error: {error}")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _print_server_status(config: Config) -> None:

@@ -57,6 +57,6 @@ def _compare(config: Config, zone_name: str, server_text: str, timeout: float) -
     index = RowIndex(build) if comparison.differences else None
     rows = [rows_behind(index, d) for d in comparison.differences] if index else []
     changes = change_authors(builder.reader, (r.id for found in rows for r in found))
-    describer = RowDescriber(build, changes)
+    describer = RowDescriber(build, changes, settings=config.zones)
     sys.stdout.write(render(comparison, server.label, rows, describer, config.zones))
     return EXIT_EQUAL if comparison.equal else EXIT_DIFFERENT

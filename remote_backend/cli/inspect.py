@@ -14,16 +14,25 @@ EXIT_OK = 0
 
 
 def explain_verb(config: Config, target: str) -> int:
-    """`pphook explain NAME-or-IP`."""
+    """`pphook explain NAME-or-IP-or-MAC`."""
     from remote_backend.build.builder import open_builder
     from remote_backend.inspection.explain import explain
     from remote_backend.ipam.people import change_authors
+    from remote_backend.ipam.vrfs import vrf_names
 
     builder = open_builder(config)
     build = builder.build()
-    _, rows = explain(build, target)
+    _, rows = explain(build, target, settings=config.zones)
     changes = dict(change_authors(builder.reader, (r.id for r in rows)))
-    text, _ = explain(build, target, changes, builder.store.zone_changed_at())
+    vrfs = vrf_names(builder.reader) if rows else {}
+    text, _ = explain(
+        build,
+        target,
+        changes,
+        builder.store.zone_changed_at(),
+        settings=config.zones,
+        vrfs=vrfs,
+    )
     sys.stdout.write(text)
     return EXIT_OK
 

@@ -131,7 +131,7 @@ def parse_config(
     ipam_key = "ipam.url" + (f" (from ${ENV_IPAM_URL})" if env.get(ENV_IPAM_URL) else "")
     # what the verbs would refuse later (URLs, drivers, group, socket path), collected
     # with the rest: `check` runs exactly this, like every other verb
-    validate_environment(r, ipam, ipam_key, state, server)
+    validate_environment(r, ipam, ipam_key, state, server, zones)
     raise_collected(path, r.errors)
     return Config(
         path=path,

@@ -27,6 +27,7 @@ from remote_backend.config.server import parse_listen
 from remote_backend.config.settings import IpamSettings, ServerSettings, StateSettings
 from remote_backend.config.toml import TomlReader
 from remote_backend.connectors.unix import MAX_SOCKET_PATH
+from remote_backend.zones import ZoneSettings
 
 # Dialects pphook is built and tested for: MariaDB/MySQL (production) and SQLite (the
 # demo and the default state store). phpIPAM itself only runs on MySQL/MariaDB.
@@ -77,6 +78,7 @@ def validate_environment(
     ipam_key: str,
     state: StateSettings,
     server: ServerSettings,
+    zones: ZoneSettings | None = None,
 ) -> None:
     """Collect, into ``r``, every problem a verb would meet with these settings."""
     if ipam.url:
@@ -89,6 +91,31 @@ def validate_environment(
     _check_socket(r, server)
     if server.metrics is not None:
         _check_metrics_host(r, server.metrics)
+    if zones is not None and zones.static_dir is not None:
+        _check_static_dir(r, zones.static_dir)
+
+
+def _check_static_dir(r: TomlReader, directory: str) -> None:
+    """A directory every verb can list: `explain` and `export` would stop on it, and
+    `serve` would publish the zones without their static records (the files
+    themselves are checked by `check` and re-read by `serve`, which keeps the last
+    good content of a file that breaks)."""
+    key = "zones.static_dir"
+    if not os.path.isabs(directory):
+        r.warnings.append(
+            (key, f"{directory!r} is relative: it is read from {os.path.abspath(directory)}")
+        )
+    try:
+        with os.scandir(directory):
+            pass
+    except FileNotFoundError:
+        r.errors.append((key, f"{directory} does not exist: create it, or remove the key"))
+    except NotADirectoryError:
+        r.errors.append((key, f"{directory} is not a directory"))
+    except OSError as exc:
+        r.errors.append(
+            (key, f"cannot list {directory}: {exc.strerror} (pphook's user must read it)")
+        )
 
 
 def _check_secret(r: TomlReader, key: str, path: str) -> None:

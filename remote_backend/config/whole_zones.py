@@ -64,7 +64,11 @@ def classless_delegations(
         if not (isinstance(net, ipaddress.IPv4Network) and is_classless(net)):
             r.errors.append((key, f"{text}: classless delegation is for IPv4 /25 to /32"))
             continue
-        enclosing = [n for n in reverse if not is_classless(n) and net.subnet_of(n)]  # type: ignore[arg-type]
+        enclosing = [
+            n
+            for n in reverse
+            if isinstance(n, ipaddress.IPv4Network) and not is_classless(n) and net.subnet_of(n)
+        ]
         r.check(
             key,
             bool(enclosing),

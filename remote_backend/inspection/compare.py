@@ -21,6 +21,7 @@ import dns.zone
 
 from remote_backend.inspection.explain import RowDescriber, RowIndex, address_of_reverse
 from remote_backend.zones import ZoneSettings
+from remote_backend.zones.static import file_name
 from validators.model import AddressRow, IPAddress
 
 # records a signer adds; an unsigned zone has none of them
@@ -216,7 +217,10 @@ def _why_no_row(d: Difference, apex: str, zones: ZoneSettings) -> str:
             "zones.hostmaster (RNAME), zones.soa_refresh/retry/expire/minimum, zones.ttl"
         )
     if ttl_only(d):
-        return f"only the TTL differs: pphook uses zones.ttl = {zones.ttl}"
+        return (
+            f"only the TTL differs: pphook uses zones.ttl = {zones.ttl} (a record of "
+            "zones.static_dir keeps the TTL its file gives)"
+        )
     if d.rdtype == "NS" and d.owner == apex:
         return f"pphook's NS records come from zones.nameservers ({', '.join(zones.nameservers)})"
     if d.kind == "remove":
@@ -224,9 +228,15 @@ def _why_no_row(d: Difference, apex: str, zones: ZoneSettings) -> str:
             return "no phpIPAM row has this name or address: pphook would not serve it"
         return (
             f"not in phpIPAM: pphook serves A, AAAA and PTR from phpIPAM rows and SOA, NS "
-            f"from its configuration, so this {d.rdtype} record set would be gone"
+            f"from its configuration, so this {d.rdtype} record set would be gone; to keep "
+            f"it, write it into {_static_file(zones, apex)} (zones.static_dir)"
         )
     return "from pphook's configuration (no phpIPAM row behind it)"
+
+
+def _static_file(zones: ZoneSettings, apex: str) -> str:
+    directory = zones.static_dir or "<static_dir>"
+    return f"{directory.rstrip('/')}/{file_name(apex)}"
 
 
 def _summary(c: Comparison, server: str) -> str:

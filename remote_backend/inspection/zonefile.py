@@ -21,7 +21,8 @@ def served_zone(snapshot: Snapshot, zone: Zone) -> dns.zone.Zone:
         rdata = kind.rdata(content)
         node = result.find_node(dns.name.from_text(owner), create=True)
         rdataset = node.find_rdataset(dns.rdataclass.IN, rdata.rdtype, create=True)
-        rdataset.add(rdata, snapshot.ttl)
+        # each RRset with its own TTL, as `list` sends it (static records keep theirs)
+        rdataset.add(rdata, snapshot.ttl_for(owner, qtype))
     return result
 
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from remote_backend.config import redact_url
-from remote_backend.errors import AliasFieldMissingError, IpamError
+from remote_backend.errors import CustomFieldError, IpamError
 from remote_backend.ipam import tables as t
 from remote_backend.ipam.changes import AddressChanges, ChangeToken, KnownIds, ReadMark
 from remote_backend.ipam.transaction import ReadTransaction
@@ -75,7 +75,7 @@ class IpamReader:
         if column is None:
             return {}
         if not tx.has_column(column):
-            raise AliasFieldMissingError(
+            raise CustomFieldError(
                 f"policy.alias_field: phpIPAM's ipaddresses table has no column {column!r}"
                 f" in {self.describe()} (custom fields are columns such as "
                 '"custom_aliases": check the name under Administration > Custom fields, '

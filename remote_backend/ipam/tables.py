@@ -37,6 +37,13 @@ subnets = sa.Table(
     sa.Column("description", sa.Text),
 )
 
+vrf = sa.Table(
+    "vrf",
+    metadata,
+    sa.Column("vrfId", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(32)),
+)
+
 sections = sa.Table(
     "sections",
     metadata,

@@ -29,6 +29,7 @@ from validators.model import AddressColumns, SubnetRow
 _CHUNK_ROWS = 25_000
 _MIN_SPAN = 256
 _ROWS_PER_QUERY = 1000  # ids per "WHERE id IN (...)"
+_UNKNOWN_COLUMN = 1054  # MariaDB/MySQL ER_BAD_FIELD_ERROR
 
 # One string per chunk of ids: every field of every row joined by 0x1f (one
 # GROUP_CONCAT of CONCAT_WS costs the server a fraction of one per column, and one
@@ -241,14 +242,18 @@ class ReadTransaction:
         return found
 
     def has_column(self, column: str) -> bool:
-        quoted = f"`{column}`" if self.mysql else f'"{column}"'
+        """Whether ``ipaddresses`` has the column (a custom field)."""
+        if not self.mysql:
+            # SQLite reads "name" of a missing column as a string literal: a query
+            # would succeed and give every row the column's name as its value
+            names = {str(r[1]).lower() for r in self._query("PRAGMA table_info(ipaddresses)")}
+            return column.lower() in names
         try:
-            self._query(f"SELECT {quoted} FROM ipaddresses WHERE 1 = 0")
-        except Exception:
-            # A broken connection is an outage, not a missing column (on which `serve`
-            # refuses to start): this query then raises, and the read fails as such.
-            self._query("SELECT 1")
-            return False
+            self._query(f"SELECT `{column}` FROM ipaddresses WHERE 1 = 0")
+        except Exception as exc:
+            if exc.args and exc.args[0] == _UNKNOWN_COLUMN:
+                return False
+            raise  # the database, not the column: the caller says so
         return True
 
     def changed_ids(self, since: ReadMark) -> tuple[int, int, list[int]] | None:

@@ -23,6 +23,10 @@ from remote_backend.config.server import parse_listen as listen_address
 from remote_backend.errors import ConfigError
 from remote_backend.monitor.health import CircuitState, Health
 from remote_backend.protocol.handler import LATENCY_BUCKETS
+from validators.codes import Code
+
+# the problem codes of phpIPAM rows (SECONDARY_BEHIND is the notifier's own)
+ROW_PROBLEM_CODES = tuple(c.value for c in Code if c.is_problem and c is not Code.SECONDARY_BEHIND)
 
 if TYPE_CHECKING:
     from remote_backend.build.live import LiveSnapshot
@@ -89,11 +93,22 @@ class PphookCollector(Collector):
             "pphook_db_errors", "Failed reads of the phpIPAM database", value=live.db_errors
         )
         rejections = GaugeMetricFamily(
-            "pphook_rejections", "phpIPAM rows with a problem, by code", labels=["code"]
+            "pphook_rejections",
+            "Problems of phpIPAM rows, by finding code (an alias problem counts per alias)",
+            labels=["code"],
         )
-        for code, count in sorted(live.rejections.items()):
+        # every code the rules can give, 0 included: a series that only appears with
+        # the first problem of its kind cannot be graphed or alerted on before it
+        counts = {code: 0 for code in ROW_PROBLEM_CODES} | live.rejections
+        for code, count in sorted(counts.items()):
             rejections.add_metric([code], count)
         yield rejections
+        yield GaugeMetricFamily(
+            "pphook_static_file_errors",
+            "Static zone files (zones.static_dir) that cannot be served; their zones keep "
+            "the last good content",
+            value=len(live.static_errors),
+        )
         serials = GaugeMetricFamily("pphook_zone_serial", "SOA serial by zone", labels=["zone"])
         for zone in zones:
             serials.add_metric([zone.name], zone.serial)

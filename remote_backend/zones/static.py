@@ -45,8 +45,11 @@ MAX_FILE_BYTES = 16 << 20  # a static file is hand-written: anything bigger is a
 _GLUE = frozenset({"A", "AAAA"})
 _AT_CUT = frozenset({"NS", "DS"})
 _CNAME_NEUTRAL = frozenset({"RRSIG", "NSEC", "NSEC3", "KEY"})
-FileState = tuple[Path, tuple[int, int, int]]  # a static file, and (mtime, size, inode)
+# a static file, and what tells a changed one: (mtime, ctime, size, inode)
+FileState = tuple[Path, tuple[int, int, int, int]]
 _LOCATION = re.compile(r"^(?P<file>.*):(?P<line>\d+): (?P<what>.*)$", re.S)
+# how dnspython wraps an error of rdata parsing: "caught exception <class 'X'>: what"
+_CAUGHT = re.compile(r"^caught exception <class '[\w.]+'>: ")
 
 
 class StaticFileError(PphookError):
@@ -64,7 +67,13 @@ class StaticFilesError(PphookError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        super().__init__("static zone files: " + "; ".join(problems))
+        if len(problems) == 1:
+            super().__init__(f"static zone file (zones.static_dir): {problems[0]}")
+        else:
+            lines = "".join(f"\n  - {p}" for p in problems)
+            super().__init__(
+                f"static zone files (zones.static_dir): {len(problems)} problems:{lines}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +82,9 @@ class StaticRecord:
     rtype: str
     ttl: int
     content: str  # presentation format as pdns prints it (names without trailing dot)
+    # the line the record starts on (`explain` shows it); not part of what is served,
+    # so a record that only moved within its file changes nothing
+    line: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +139,12 @@ def load_static_zone(path: Path, zone: str, default_ttl: int) -> StaticZone:
     try:
         reader.read()
     except dns.exception.SyntaxError as exc:
-        raise _located(str(path), exc, collector.line if reader.in_record else None) from None
+        if not reader.in_record:
+            raise _located(str(path), exc, None) from None
+        owner = reader.last_name
+        raise _located(
+            str(path), exc, collector.line, None if owner is None else owner_text(owner)
+        ) from None
     except dns.exception.DNSException as exc:
         raise StaticFileError(str(path), collector.line or None, str(exc)) from None
     return _checked(str(path), zone, origin, collector.records)
@@ -152,13 +169,20 @@ def _read(path: Path) -> str:
         raise StaticFileError(str(path), line, "not UTF-8 text") from None
 
 
-def _located(path: str, exc: Exception, line: int | None) -> StaticFileError:
+def _located(
+    path: str, exc: Exception, line: int | None, owner: str | None = None
+) -> StaticFileError:
+    """dnspython's message, with the line the record began on and the name it was for
+    (``file:line: what`` of dnspython points past the record, at the next token)."""
     text = str(exc)
     match = _LOCATION.match(text)
     if match is not None:
         text = match.group("what")
         line = line or int(match.group("line"))
-    return StaticFileError(path, line, text or "syntax error")
+    text = _CAUGHT.sub("", text) or "syntax error"
+    if owner is not None and owner not in text:
+        text = f"{owner}: {text}"
+    return StaticFileError(path, line, text)
 
 
 class _Collector:
@@ -203,6 +227,14 @@ class _LineReader(dns.zonefile.Reader):
         self.in_record = True
         super()._generate_line()  # type: ignore[no-untyped-call]
         self.in_record = False
+
+    def _eat_line(self) -> None:
+        # dnspython skips a record whose name is outside the zone without a word
+        # (its only use of this method); here that is the operator's mistake to hear of
+        name = "a name" if self.last_name is None else owner_text(self.last_name)
+        zone = "" if self.zone_origin is None else owner_text(self.zone_origin)
+        message = f"{name} is not in zone {zone}: every name of the file must be at or below it"
+        raise dns.exception.SyntaxError(message)  # type: ignore[no-untyped-call]
 
 
 def content_text(rdata: dns.rdata.Rdata) -> str:
@@ -292,26 +324,27 @@ def _checked(
     records: list[StaticRecord] = []
     apex_ns: list[str] = []
     for (owner, rtype), entries in sorted(by_set.items()):
-        for ttl, content, _ in entries:
+        for ttl, content, line in entries:
             if owner == zone and rtype == "NS":
                 apex_ns.append(content.rstrip(".").lower())
                 continue
-            records.append(StaticRecord(owner, rtype, ttl, content))
+            records.append(StaticRecord(owner, rtype, ttl, content, line))
     return StaticZone(zone, tuple(records), tuple(apex_ns), tuple(cuts), path)
 
 
 def scan(
     directory: str | None, zones: Iterable[str], catalog: str | None = None
-) -> tuple[dict[str, FileState], list[StaticFileError]]:
-    """Static files present, by zone, with what tells a changed file (mtime, size,
-    inode), and an error for each file of a zone that is not served, or of the catalog
-    zone (``catalog``), whose content pphook makes from the config (it spoils no other
-    zone's file); raises StaticFileError when the directory cannot be listed."""
+) -> tuple[dict[str, FileState], dict[str, str]]:
+    """Static files present, by zone, with what tells a changed file (mtime, ctime,
+    size, inode), and the problems found (file -> message): a file of a zone that is
+    not served, or of the catalog zone (``catalog``, whose content pphook makes from
+    the config), is one, and skipped; the others are still read. Raises
+    StaticFileError when the directory cannot be listed."""
     if directory is None:
-        return {}, []
+        return {}, {}
     by_file = {file_name(z): z for z in zones}
     found: dict[str, FileState] = {}
-    strays: list[StaticFileError] = []
+    problems: dict[str, str] = {}
     try:
         entries = list(os.scandir(directory))
     except OSError as exc:
@@ -321,7 +354,7 @@ def scan(
             continue
         zone = by_file.get(entry.name)
         if catalog is not None and entry.name == file_name(catalog):
-            strays.append(
+            problems[entry.path] = str(
                 StaticFileError(
                     entry.path,
                     None,
@@ -331,7 +364,7 @@ def scan(
             )
             continue
         if zone is None:
-            strays.append(
+            problems[entry.path] = str(
                 StaticFileError(
                     entry.path,
                     None,
@@ -340,18 +373,25 @@ def scan(
                 )
             )
             continue
-        st = entry.stat()
-        found[zone] = (Path(entry.path), (st.st_mtime_ns, st.st_size, st.st_ino))
-    return found, strays
+        try:
+            st = entry.stat()
+        except OSError as exc:
+            problems[entry.path] = str(
+                StaticFileError(entry.path, None, f"cannot read it: {exc.strerror}")
+            )
+            continue
+        state = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+        found[zone] = (Path(entry.path), state)
+    return found, problems
 
 
 class StaticSource:
     """The static zones of ``zones.static_dir``, re-read when a file changes.
 
     A file that does not parse keeps its zone at the last good content (and says why
-    in ``errors``); a zone whose file disappears loses its static records. A file of a
-    zone that is not served is an error of its own: the other files are read as
-    usual. Each problem is logged once, when it appears or changes.
+    in ``errors``, logged once per version of the file); a zone whose file disappears
+    loses its static records; a file of a zone that is not served is an error and
+    changes nothing else.
     """
 
     def __init__(
@@ -368,18 +408,21 @@ class StaticSource:
         self._seen: dict[str, FileState] = {}
         self.data = StaticData()
 
-    def refresh(self) -> bool:
-        """Re-read what changed; True when the static content changed."""
+    def refresh(self, log_problems: bool = True) -> bool:
+        """Re-read what changed; True when the static content changed. Problems are
+        logged once each (``log_problems=False``: the caller reports ``data.errors``
+        itself, as the one-shot verbs do)."""
         if self.directory is None:
             return False
-        errors: dict[str, str] = {}
+        old_errors = self.data.errors
         try:
-            found, strays = scan(self.directory, self.zones, self.catalog)
+            found, errors = scan(self.directory, self.zones, self.catalog)
         except StaticFileError as exc:
-            errors[exc.path] = str(exc)
-            found, strays = dict(self._seen), []  # keep what we had
-        for stray in strays:
-            errors[stray.path] = str(stray)
+            errors = {exc.path: str(exc)}
+            found = dict(self._seen)  # keep what we had
+        for where, message in errors.items():
+            if log_problems and old_errors.get(where) != message:
+                log.error("%s", message)
         zones = dict(self.data.zones)
         changed = False
         for zone in set(self._seen) | set(found):
@@ -387,20 +430,21 @@ class StaticSource:
             if now is None:
                 changed |= zones.pop(zone, None) is not None
                 continue
-            if self._seen.get(zone) == now and zone not in self.data.errors:
+            if self._seen.get(zone) == now:
+                if zone in old_errors:  # the same file, the same problem
+                    errors[zone] = old_errors[zone]
                 continue
             try:
                 parsed = load_static_zone(now[0], zone, self.default_ttl)
             except StaticFileError as exc:
                 errors[zone] = str(exc)
+                if log_problems:
+                    kept = f" (serving the last good content of {zone})" if zone in zones else ""
+                    log.error("%s%s", exc, kept)
                 continue
             if zones.get(zone) != parsed:
                 zones[zone] = parsed
                 changed = True
-        for key, problem in errors.items():
-            if self.data.errors.get(key) != problem:  # once, not every refresh
-                kept = f" (serving the last good content of {key})" if key in zones else ""
-                log.error("%s%s", problem, kept)
         self._seen = found
         self.data = StaticData(zones, errors)
         return changed

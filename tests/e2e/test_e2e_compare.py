@@ -152,6 +152,7 @@ def test_every_difference_with_the_rows_behind_it_and_why(setup: Setup, today: P
     mx = blocks["- remove example.com MX"]
     assert "today:  example.com. 300 IN MX 10 mail.example.com." in mx
     assert "not in phpIPAM" in mx
+    assert "to keep it, write it into <static_dir>/example.com.zone (zones.static_dir)" in mx
 
     soa = blocks["~ change example.com SOA"]
     assert " 7200 " in soa and "zones.hostmaster" in soa

@@ -200,3 +200,115 @@ def test_pdnsutil_check_zone_clean(stack: Stack, zone: str) -> None:
     result = stack.pdns.pdnsutil("check-zone", zone)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 errors" in result.stdout and "0 warnings" in result.stdout, result.stdout
+
+
+# -- whole zones: export equals AXFR (SPEC §10.6) ----------------------------------------
+
+WHOLE_ZONES = (
+    "example.com",
+    "10.in-addr.arpa",
+    "2.0.192.in-addr.arpa",
+    "64/26.2.0.192.in-addr.arpa",
+)
+WHOLE_STATIC = """$TTL 600
+@          MX    10 mail
+@          TXT   "v=spf1 mx -all"
+_sip._tcp  60 IN SRV 0 5 5060 sip
+sip        A     10.20.1.99
+docs       300 CNAME web
+sub        NS    ns.sub
+ns.sub     A     10.20.9.53
+"""
+
+
+@pytest.fixture(scope="module")
+def whole_stack(mariadb: MariaDBServer) -> Iterator[Stack]:
+    """pdns in the recommended deployment (pipe coprocesses on the shared snapshot) over
+    zones with static records, a delegation with glue, aliases from a custom field, a
+    classless block pphook serves and one it delegates."""
+    data = PhpipamData(mariadb.connect_admin())
+    data.reset()
+    data.execute("ALTER TABLE ipaddresses ADD COLUMN custom_aliases varchar(255)")
+    base = Path(tempfile.mkdtemp(prefix="pphook-e2e-whole-"))
+    serve: PphookServe | None = None
+    pdns: PdnsServer | None = None
+    try:
+        section = data.add_section("Servers")
+        lan = data.add_subnet("10.20.1.0/24", section)
+        public = data.add_subnet("192.0.2.0/24", section)
+        data.add_address("10.20.1.10", lan, hostname="web.example.com", custom_aliases="www, ftp")
+        data.add_address("10.20.1.11", lan, hostname="mail.example.com", custom_aliases="mail")
+        data.add_address("10.20.1.12", lan, hostname="x.sub.example.com")  # DELEGATED
+        data.add_address("10.20.1.13", lan, hostname="docs.example.com")  # STATIC_CONFLICT
+        data.add_address("192.0.2.70", public, hostname="pub70.example.com")
+        data.add_address("192.0.2.130", public, hostname="pub130.example.com")
+        data.add_address("192.0.2.10", public, hostname="pub10.example.com")
+        zones_dir = base / "zones"
+        zones_dir.mkdir()
+        (zones_dir / "example.com.zone").write_text(WHOLE_STATIC)
+        sections = default_sections(
+            mariadb.url(),
+            f"sqlite:///{base}/state.db",
+            base / "pphook.sock",
+            reverse=("10.0.0.0/8", "192.0.2.0/24", "192.0.2.64/26"),
+            zones={
+                "static_dir": str(zones_dir),
+                "nameserver_addresses": {"ns1.example.com": ["10.20.1.53"]},
+                "classless_delegations": {"192.0.2.128/27": ["ns1.customer.example"]},
+            },
+            policy={"alias_field": "custom_aliases"},
+        )
+        serve = PphookServe(sections).start()
+        pdns = PdnsServer(serve.pipe_connection())
+        pdns.start(wait_zone="example.com")
+        yield Stack(pdns, serve.config_path, serve)
+    finally:
+        if pdns is not None:
+            pdns.stop()
+        if serve is not None:
+            serve.cleanup()
+        data.execute("ALTER TABLE ipaddresses DROP COLUMN custom_aliases")
+        data.close()
+
+
+@pytest.mark.parametrize("zone", WHOLE_ZONES)
+def test_axfr_equals_export_for_whole_zones(whole_stack: Stack, zone: str) -> None:
+    exported = run_pphook(whole_stack.config, "export", zone)
+    assert exported.returncode == 0, exported.stderr
+    expected = _records(dns.zone.from_text(exported.stdout, origin=zone + ".", relativize=False))
+    assert _records(axfr(whole_stack.pdns.port, zone)) == expected
+    # and what makes these zones whole is in both, with its own TTL
+    wanted = {
+        "example.com": {
+            ("example.com.", "MX", 600, "10 mail.example.com."),
+            ("_sip._tcp.example.com.", "SRV", 60, "0 5 5060 sip.example.com."),
+            ("docs.example.com.", "CNAME", 300, "web.example.com."),
+            ("www.example.com.", "CNAME", 300, "web.example.com."),
+            ("sub.example.com.", "NS", 600, "ns.sub.example.com."),
+            ("ns.sub.example.com.", "A", 600, "10.20.9.53"),
+            ("ns1.example.com.", "A", 300, "10.20.1.53"),
+        },
+        "2.0.192.in-addr.arpa": {
+            ("64/26.2.0.192.in-addr.arpa.", "NS", 300, "ns1.example.com."),
+            ("128/27.2.0.192.in-addr.arpa.", "NS", 300, "ns1.customer.example."),
+            ("70.2.0.192.in-addr.arpa.", "CNAME", 300, "70.64/26.2.0.192.in-addr.arpa."),
+            ("130.2.0.192.in-addr.arpa.", "CNAME", 300, "130.128/27.2.0.192.in-addr.arpa."),
+            ("10.2.0.192.in-addr.arpa.", "PTR", 300, "pub10.example.com."),
+        },
+        "64/26.2.0.192.in-addr.arpa": {
+            ("70.64/26.2.0.192.in-addr.arpa.", "PTR", 300, "pub70.example.com."),
+        },
+    }
+    assert wanted.get(zone, set()) <= expected
+    if zone == "example.com":
+        names = {owner for owner, *_ in expected}
+        assert "x.sub.example.com." not in names  # DELEGATED
+        assert not any(o == "docs.example.com." and t == "A" for o, t, *_ in expected)
+        assert ("mail.example.com.", "A", 300, "10.20.1.11") in expected  # alias refused
+
+
+@pytest.mark.parametrize("zone", WHOLE_ZONES)
+def test_pdnsutil_check_zone_clean_for_whole_zones(whole_stack: Stack, zone: str) -> None:
+    result = whole_stack.pdns.pdnsutil("check-zone", zone)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 errors" in result.stdout and "0 warnings" in result.stdout, result.stdout

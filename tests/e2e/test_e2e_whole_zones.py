@@ -611,7 +611,8 @@ def test_missing_alias_field_is_a_one_line_error(mariadb: MariaDBServer, tmp_pat
         assert result.returncode != 0, (verb, result.stdout, result.stderr)
         errors = [line for line in result.stderr.splitlines() if "custom_nosuchfield" in line]
         assert len(errors) == 1, (verb, result.stdout, result.stderr)
-        assert errors[0].startswith("pphook: policy.alias_field: "), errors
+        # the file and the key, as every config error (serve names them like check)
+        assert errors[0].startswith(f"pphook: {config}: policy.alias_field: "), (verb, errors)
         assert "'custom_nosuchfield'" in errors[0] and "Custom fields" in errors[0]
         assert "Traceback" not in result.stderr, result.stderr
     assert not (tmp_path / "pphook.sock").exists()  # serve refused before answering

@@ -39,9 +39,9 @@ def _toml_value(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, Mapping):  # an inline table; keys quoted (they hold dots)
-        items = (f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items())
-        return "{ " + ", ".join(items) + " }"
+    if isinstance(value, Mapping):  # an inline table: { "key" = value, ... }
+        items = ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + items + " }" if items else "{}"
     raise TypeError(f"cannot write {value!r} as TOML")
 
 

@@ -79,6 +79,36 @@ def test_mac_group_growth_does_not_change_existing_problems() -> None:
     assert before < after and len(after - before) == 1
 
 
+def test_each_bad_alias_of_a_row_is_a_problem_of_its_own() -> None:
+    policy = replace(POLICY, alias_field="custom_aliases")
+    rows = (
+        AddressRow(1, 1, ip(1), "app.example.com"),
+        AddressRow(2, 1, ip(2), "db.example.com"),
+    )
+
+    def alias_problems(text: str) -> dict[str, Problem]:
+        data = IpamData(rows, {1: NET}, {1: "Servers"}, {2: "Used"}, aliases={1: text})
+        return find_problems(data, validate(data, policy), policy)
+
+    two = alias_problems("db, bad_alias, ok")
+    assert sorted(p.code.value for p in two.values()) == ["ALIAS_CONFLICT", "HOSTNAME_INVALID"]
+    assert {p.identity.get("alias") for p in two.values()} == {
+        "db.example.com",
+        "bad_alias.example.com",
+    }
+    # the other alias fixed, or another one added: the remaining problem keeps its key
+    one = alias_problems("db, ok, more")
+    assert set(one) < set(two)
+    conflict = next(iter(one.values()))
+    assert conflict.dns == (
+        "the alias db.example.com is not published (no CNAME to app.example.com); "
+        "row 1's own records are published as they are"
+    )
+    many = alias_problems(", ".join(f"a{i}" for i in range(70)))
+    (field,) = many.values()
+    assert field.dns.startswith("none of the row's aliases is published")
+
+
 def test_problem_round_trips_through_json() -> None:
     for p in problems(
         AddressRow(1, 1, ip(1), "a.example.com", mac="zz"),

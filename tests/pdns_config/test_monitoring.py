@@ -242,13 +242,21 @@ def test_dashboard_covers_what_an_operator_watches() -> None:
 
 def scrape(port: int) -> dict[str, list[dict[str, str]]]:
     """Sample name -> the label sets of its samples, from /metrics."""
+    samples: dict[str, list[dict[str, str]]] = {}
+    for name, labels, _ in scrape_values(port):
+        samples.setdefault(name, []).append(labels)
+    return samples
+
+
+def scrape_values(port: int) -> list[tuple[str, dict[str, str], float]]:
+    """(sample name, labels, value) of every sample /metrics gives."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         text = response.read().decode()
-    samples: dict[str, list[dict[str, str]]] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            samples.setdefault(sample.name, []).append(dict(sample.labels))
-    return samples
+    return [
+        (sample.name, dict(sample.labels), sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    ]
 
 
 @pytest.fixture
@@ -258,7 +266,11 @@ def exported(mariadb: MariaDBServer, phpipam: PhpipamData) -> Iterator[dict[str,
     subnet = phpipam.add_subnet("10.40.0.0/24", phpipam.add_section("Monitoring"))
     phpipam.add_address("10.40.0.1", subnet, hostname="mon1.example.com")
     phpipam.add_address("10.40.0.2", subnet, hostname="bad_name.example.com")
+    phpipam.add_address("10.40.0.3", subnet, hostname="x.sub.example.com")  # DELEGATED
     base = Path(tempfile.mkdtemp(prefix="pphook-monitoring-"))
+    (base / "zones").mkdir()
+    (base / "zones" / "example.com.zone").write_text("sub NS ns.sub\nns.sub A 10.40.0.53\n")
+    (base / "zones" / "stray.example.org.zone").write_text("a A 10.40.0.9\n")  # an error
     metrics_port = free_port()
     secondary = f"127.0.0.1:{free_port()}"  # nobody answers there: "no answer", behind
     serve = PphookServe(
@@ -266,7 +278,7 @@ def exported(mariadb: MariaDBServer, phpipam: PhpipamData) -> Iterator[dict[str,
             mariadb.url(),
             f"sqlite:///{base}/state.db",
             base / "pphook.sock",
-            zones={"secondaries": [secondary]},
+            zones={"secondaries": [secondary], "static_dir": str(base / "zones")},
             server={"metrics": f"127.0.0.1:{metrics_port}"},
         )
     ).start()
@@ -283,7 +295,11 @@ def exported(mariadb: MariaDBServer, phpipam: PhpipamData) -> Iterator[dict[str,
                 break
             assert time.monotonic() < deadline, f"no secondary metrics:\n{serve.log_tail()}"
             time.sleep(0.2)
-        yield samples
+        values = {
+            (name, tuple(sorted(labels.items()))): value
+            for name, labels, value in scrape_values(metrics_port)
+        }
+        yield {"samples": samples, "values": values}
     finally:
         serve.cleanup()
         shutil.rmtree(base, ignore_errors=True)
@@ -291,7 +307,7 @@ def exported(mariadb: MariaDBServer, phpipam: PhpipamData) -> Iterator[dict[str,
 
 @pytest.mark.integration
 def test_rules_and_dashboard_use_only_what_pphook_exports(exported: dict[str, Any]) -> None:
-    samples: dict[str, list[dict[str, str]]] = exported
+    samples: dict[str, list[dict[str, str]]] = exported["samples"]
     label_names = {name for sets in samples.values() for labels in sets for name in labels}
     known_labels = label_names | TARGET_LABELS
     assert {"method", "le", "code", "state", "secondary", "zone"} <= label_names
@@ -320,3 +336,21 @@ def test_rules_and_dashboard_use_only_what_pphook_exports(exported: dict[str, An
     assert {"state": "closed"} in samples["pphook_circuit_state"]
     assert {"method": "lookup"} in samples["pphook_requests_total"]
     assert {"code": "HOSTNAME_INVALID"} in samples["pphook_rejections"]
+
+
+@pytest.mark.integration
+def test_problems_by_code_include_every_code_and_static_file_errors(
+    exported: dict[str, Any],
+) -> None:
+    values: dict[tuple[str, tuple[tuple[str, str], ...]], float] = exported["values"]
+
+    def rejections(code: str) -> float:
+        return values[("pphook_rejections", (("code", code),))]
+
+    assert rejections("HOSTNAME_INVALID") == 1
+    assert rejections("DELEGATED") == 1  # the static delegation hides x.sub.example.com
+    # the codes nothing has yet are there at 0, so panels and alerts see them from start
+    for code in ("ALIAS_CONFLICT", "STATIC_CONFLICT", "DUPLICATE_MAC", "ZONE_NOT_FOUND"):
+        assert rejections(code) == 0, code
+    assert not any(labels == (("code", "SECONDARY_BEHIND"),) for _, labels in values)
+    assert values[("pphook_static_file_errors", ())] == 1  # the stray file

@@ -6,13 +6,17 @@ test instead of an operator's pdns at start-up.
 
 from __future__ import annotations
 
+import re
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
 from infra.named import PACKAGES as NAMED_PACKAGES
 from infra.pdns import PACKAGES as PDNS_PACKAGES
 from infra.procs import require_binary
+
+from remote_backend.config import parse_config
 
 PDNS_CONFIG = Path(__file__).resolve().parents[2] / "pdns-config"
 PDNS_CONFS = sorted(p.name for p in PDNS_CONFIG.glob("pdns*.conf"))
@@ -83,3 +87,35 @@ def test_named_checkconf_refuses_an_unknown_option(tmp_path: Path) -> None:
     result = named_checkconf(bad)
     assert result.returncode != 0
     assert "no-such-option" in result.stdout + result.stderr
+
+
+# the keys pphook.toml.example shows commented out, and what the test puts in place of
+# what only exists on a real host (the password file, the pdns group, /etc/pphook/zones)
+_COMMENTED_KEY = re.compile(r"^# ?([a-z_]+ = .*)$")
+
+
+def test_the_example_pphook_toml_is_accepted_with_every_key_shown(tmp_path: Path) -> None:
+    example = (PDNS_CONFIG / "pphook.toml.example").read_text()
+    zones = tmp_path / "zones"
+    zones.mkdir()
+    lines = []
+    for line in example.splitlines():
+        match = _COMMENTED_KEY.match(line)
+        lines.append(match.group(1) if match else line)
+    text = (
+        "\n".join(lines)
+        .replace('"/etc/pphook/ipam.password"', f'"{tmp_path}/ipam.password"')
+        .replace('"/etc/pphook/zones"', f'"{zones}"')
+        .replace('socket_group = "pdns"', 'socket_group = "0"')  # a gid is taken as is
+        .replace('reverse = ["10.0.0.0/8", "2001:db8::/32"]', _WITH_BLOCKS)
+    )
+    assert "static_dir" in text and "classless_delegations" in text and "alias_field" in text
+    (tmp_path / "ipam.password").write_text("secret\n")
+    (tmp_path / "ipam.password").chmod(0o600)
+    config = parse_config("pphook.toml", tomllib.loads(text), environ={})
+    assert config.zones.static_dir == str(zones)
+    assert config.zones.classless_delegations
+    assert config.policy.alias_field == "custom_aliases"
+
+
+_WITH_BLOCKS = 'reverse = ["10.0.0.0/8", "2001:db8::/32", "192.0.2.0/24", "192.0.2.64/26"]'

@@ -12,23 +12,8 @@ from infra.mariadb import RO_USER, MariaDBServer
 from infra.phpipam_data import PhpipamData
 
 from remote_backend.cli import main
-from remote_backend.config import parse_config
-from remote_backend.errors import ConfigError
 
 CUSTOM_FIELDS = ("custom_aliases", "custom_VM_Display_Name")
-
-
-def _classless_supported() -> bool:
-    """Whether zones.reverse takes /25-/32 blocks yet (SPEC §10.5, another branch)."""
-    data = {
-        "ipam": {"url": "sqlite://"},
-        "zones": {"reverse": ["81.2.69.128/26"], "nameservers": ["ns1.x"], "hostmaster": "h.x"},
-    }
-    try:
-        parse_config("probe.toml", data, environ={})
-    except ConfigError:
-        return False
-    return True
 
 
 @pytest.fixture
@@ -141,17 +126,14 @@ def test_init_proposes_classless_blocks_for_small_public_subnets(
     assert "classless block 128/26.69.2.81.in-addr.arpa: 1 subnet, 1 address" in out
 
 
-@pytest.mark.xfail(
-    not _classless_supported(),
-    reason="needs zones.reverse /25-/32 (RFC 2317, SPEC §10.5) from the whole-zones branch",
-    strict=True,
-)
 def test_check_accepts_the_classless_blocks_init_proposes(
     phpipam: PhpipamData, mariadb: MariaDBServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seed(phpipam, classless=True)
     path, _ = run_init(mariadb, tmp_path, capsys)
     assert main(["--config", str(path), "check"]) == 0
+    out = capsys.readouterr().out
+    assert "128/26.69.2.81.in-addr.arpa" in out  # the block's own zone is served
 
 
 def test_a_password_in_the_url_is_never_printed(

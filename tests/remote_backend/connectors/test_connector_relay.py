@@ -261,11 +261,11 @@ def test_relay_command_line_refuses_unusable_timeouts(sock_path: Path, value: st
 
 
 def test_the_shipped_pdns_conf_command_line_runs(sock_path: Path) -> None:
-    """pdns-config/pdns.conf's relay command (timeouts included) as pdns runs it:
+    """pdns-config/pdns-relay.conf's relay command (timeouts included) as pdns runs it:
     split on single spaces, executed without a shell."""
     from infra.pphook import pphook_command
 
-    conf = Path(__file__).resolve().parents[3] / "pdns-config" / "pdns.conf"
+    conf = Path(__file__).resolve().parents[3] / "pdns-config" / "pdns-relay.conf"
     line = next(
         ln for ln in conf.read_text().splitlines() if ln.startswith("remote-connection-string=")
     )

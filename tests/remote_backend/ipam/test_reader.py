@@ -16,8 +16,9 @@ from infra.phpipam_data import PhpipamData
 
 from remote_backend.config import IpamSettings
 from remote_backend.demo import create_demo_database
-from remote_backend.errors import IpamError
+from remote_backend.errors import CustomFieldError, IpamError
 from remote_backend.ipam import IpamReader, make_engine
+from remote_backend.ipam.vrfs import vrf_names
 from validators import Policy, validate
 
 DEMO_POLICY = Policy(forward_zones=("example.com",))
@@ -104,3 +105,34 @@ def test_database_down_is_an_actionable_error(tmp_path: Path) -> None:
     message = str(err.value)
     assert "secret" not in message
     assert "ipam.url" in message
+
+
+def test_alias_field_read_from_its_column_and_a_missing_one_named(
+    mariadb: MariaDBServer, phpipam: PhpipamData, tmp_path: Path
+) -> None:
+    section = phpipam.add_section("Servers")
+    subnet = phpipam.add_subnet("10.1.2.0/24", section)
+    engine = make_engine(IpamSettings(url=mariadb.url()))
+    with pytest.raises(CustomFieldError, match=r"^policy.alias_field: .*'custom_aliases'"):
+        IpamReader(engine, "custom_aliases").read()
+    phpipam.execute("ALTER TABLE ipaddresses ADD COLUMN custom_aliases varchar(255)")
+    try:
+        row = phpipam.add_address("10.1.2.3", subnet, hostname="a.example.com")
+        phpipam.add_address("10.1.2.4", subnet, hostname="b.example.com", custom_aliases=" ")
+        phpipam.update_address(row, custom_aliases="www, ftp")
+        assert IpamReader(engine, "custom_aliases").read().aliases == {row: "www, ftp"}
+        # the SQLite demo too: a missing column is not read as the text of its name
+        path = tmp_path / "phpipam.sqlite"
+        create_demo_database(str(path))
+        demo = IpamReader(make_engine(IpamSettings(url=f"sqlite:///{path}")), "custom_aliases")
+        with pytest.raises(CustomFieldError, match="has no column 'custom_aliases'"):
+            demo.read()
+    finally:
+        phpipam.execute("ALTER TABLE ipaddresses DROP COLUMN custom_aliases")
+
+
+def test_vrf_names_by_id(mariadb: MariaDBServer, phpipam: PhpipamData) -> None:
+    customers = phpipam.add_vrf("Customers-A", "65000:1")
+    phpipam.add_vrf("Lab")
+    reader = IpamReader(make_engine(IpamSettings(url=mariadb.url())))
+    assert vrf_names(reader) == {customers: "Customers-A", customers + 1: "Lab"}

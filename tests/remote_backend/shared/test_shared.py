@@ -180,3 +180,39 @@ def test_notified_serials_persist_across_coprocesses(shared: SharedSnapshot) -> 
         check=True,
     ).stdout
     assert out.strip() == "{'example.com': 43}"
+
+
+def test_the_shipped_pdns_conf_command_line_answers(
+    shared: SharedSnapshot, publisher: Publisher, tmp_path: Path
+) -> None:
+    """pdns-config/pdns.conf's coprocess command as pdns runs it (split on single
+    spaces, no shell, no config file): it answers from the published snapshot."""
+    from infra.pphook import pphook_command
+
+    conf = Path(__file__).resolve().parents[3] / "pdns-config" / "pdns.conf"
+    line = next(
+        ln for ln in conf.read_text().splitlines() if ln.startswith("remote-connection-string=")
+    )
+    command, _, options = line.partition("pipe:command=")[2].partition(",")
+    assert options == "timeout=0"  # pdns waits: the coprocess never blocks on anything else
+    argv = command.split(" ")
+    assert argv[:4] == [
+        "/opt/pphook/venv/bin/pphook",
+        "pipe",
+        "--snapshot-dir",
+        "/var/lib/pphook/snapshot",
+    ]
+    publisher.publish(make_snapshot())
+    argv = [*pphook_command(), *argv[1:3], str(shared.directory)]
+    lookup = {"method": "lookup", "parameters": {"qname": "www.example.com.", "qtype": "A"}}
+    done = subprocess.run(
+        argv,
+        input=b'{"method":"initialize","parameters":{}}\n' + json.dumps(lookup).encode() + b"\n",
+        capture_output=True,
+        timeout=30,
+        check=True,
+        env={k: v for k, v in os.environ.items() if k != "PPHOOK_CONFIG"},
+    )
+    first, second = (json.loads(reply) for reply in done.stdout.splitlines())
+    assert first == {"result": True}
+    assert [r["content"] for r in second["result"]] == ["10.1.1.5"]
