@@ -17,25 +17,43 @@ import hashlib
 from remote_backend.zones import ZoneSettings
 
 _MOD = 1 << 128
+_blake2b = hashlib.blake2b
 _FORMAT = "pphook-fingerprint-2"
 
 
 def item_hash(key: bytes, value: bytes) -> int:
     """The hash one name adds to its zone's fingerprint."""
-    digest = hashlib.blake2b(key, digest_size=16)
-    digest.update(b"\x00")
-    digest.update(value)
-    return int.from_bytes(digest.digest(), "big")
+    # one call over the joined bytes: the same digest as hashing them piece by piece,
+    # and faster (a million names are hashed at every cold build and validation)
+    return int.from_bytes(_blake2b(key + b"\x00" + value, digest_size=16).digest(), "big")
 
 
 def header_hash(zone: str, settings: ZoneSettings) -> int:
     """What every fingerprint of ``zone`` starts from: the SOA fields but the serial."""
     soa = settings.soa
-    header = (
-        f"{_FORMAT}|{zone}|{settings.ttl}|"
-        f"{settings.nameservers[0] if settings.nameservers else ''}|"
-        f"{settings.hostmaster}|{soa.refresh}|{soa.retry}|{soa.expire}|{soa.minimum}"
-    )
+    primary = settings.nameservers[0] if settings.nameservers else ""
+    timers = (soa.refresh, soa.retry, soa.expire, soa.minimum)
+    return _header(zone, settings.ttl, primary, settings.hostmaster, timers)
+
+
+def header_from_soa(zone: str, soa_content: str, ttl: int) -> int:
+    """``header_hash`` from a served SOA record (its content and TTL) instead of the
+    settings it was made from: what the shared snapshot's validation checks a stored
+    zone's fingerprint against (``assemble.soa_content`` writes the fields). ValueError
+    when the content is not seven fields with numeric timers."""
+    fields = soa_content.split(" ")
+    if len(fields) != 7 or not all(f.isdigit() for f in fields[2:]):
+        raise ValueError(f"SOA content {soa_content[:100]!r} is not 7 fields")
+    mname, rname = fields[0], fields[1]
+    timers = (int(fields[3]), int(fields[4]), int(fields[5]), int(fields[6]))
+    return _header(zone, ttl, "" if mname == "." else mname, rname, timers)
+
+
+def _header(
+    zone: str, ttl: int, primary: str, hostmaster: str, timers: tuple[int, int, int, int]
+) -> int:
+    refresh, retry, expire, minimum = timers
+    header = f"{_FORMAT}|{zone}|{ttl}|{primary}|{hostmaster}|{refresh}|{retry}|{expire}|{minimum}"
     return int.from_bytes(hashlib.blake2b(header.encode(), digest_size=16).digest(), "big")
 
 
