@@ -31,7 +31,9 @@ import json
 import re
 import sys
 import time
+from bisect import bisect_left
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -46,6 +48,7 @@ from remote_backend.shared.layout import (
     MAX_KEY,
     MAX_META,
     MAX_VALUE,
+    MAX_ZONE_ID,
     META_DB,
     META_FORMAT,
     META_GENERATION,
@@ -53,12 +56,13 @@ from remote_backend.shared.layout import (
     NAMES_DB,
     ZoneMeta,
     data_path,
+    key_zone,
     name_key,
     zone_prefix,
     zones_from_json,
 )
 from remote_backend.shared.reader import length_problem
-from remote_backend.snapshot.fingerprint import header_from_soa, item_hash
+from remote_backend.snapshot.fingerprint import header_from_soa, item_hash, sum_of_hashes
 
 # a label as pphook writes owner names: printable ASCII but '"', '.' and upper case
 # (names from zone files keep dnspython's backslash escapes)
@@ -96,9 +100,11 @@ def validate_environment(env: lmdb.Environment, directory: Path) -> Verdict:
             if entries:
                 raise _refused(directory, f"{entries} names but no zones")
             return Verdict(generation, None, 0, time.perf_counter() - started)
-        checked = sum(_ZoneCheck(zone, directory).run(txn, names_db) for zone in zones)
+        _check_sizes(txn, names_db, directory)
+    with env.begin() as txn:  # the same generation: `serve`, the only writer, waits
+        checked = _check_names(txn, names_db, zones, directory)
     if checked != entries:
-        raise _refused(directory, f"{entries - checked} names belong to no served zone")
+        raise _refused(directory, f"{entries} names counted, {checked} read")
     return Verdict(generation, zones, entries, time.perf_counter() - started)
 
 
@@ -154,15 +160,68 @@ def _zone_meta_problem(zone: ZoneMeta) -> str | None:
     return None
 
 
+def _check_sizes(txn: lmdb.Transaction, db: Any, directory: Path) -> None:
+    """No value above MAX_VALUE, found without copying any (a crafted value of
+    gigabytes must not be copied before it is refused)."""
+    stat = txn.stat(db)
+    if int(stat["overflow_pages"]) * int(stat["psize"]) <= MAX_VALUE:
+        return  # a value that big would fill more pages of its own than there are
+    cursor = txn.cursor(db=db)
+    if not cursor.first():
+        return
+    if max(map(len, cursor.iternext(keys=False, values=True)), default=0) <= MAX_VALUE:
+        return
+    cursor.first()
+    for key, value in cursor.iternext():
+        if len(value) > MAX_VALUE:
+            name = bytes(key[2:80]).decode("ascii", "replace")
+            raise _refused(directory, f"{name!r}: a value of {len(value)} bytes")
+
+
+def _check_names(
+    txn: lmdb.Transaction, db: Any, zones: tuple[ZoneMeta, ...], directory: Path
+) -> int:
+    """Every name, in key order, a batch at a time; the number of names read."""
+    checks = {z.id: _ZoneCheck(z, directory) for z in zones}
+    cursor = txn.cursor(db=db)
+    read = 0
+    if cursor.first():
+        items = cursor.iternext()
+        while chunk := list(islice(items, _BATCH)):
+            keys, values = zip(*chunk, strict=True)
+            read += len(keys)
+            if min(map(len, keys)) < 3 or max(map(len, keys)) > MAX_KEY:
+                raise _refused(directory, "a key too short or too long to be a name")
+            start = 0
+            while start < len(keys):
+                zone_id = key_zone(keys[start])
+                check = checks.get(zone_id)
+                if check is None:
+                    raise _refused(directory, f"names of zone id {zone_id}, not a served zone")
+                end = (
+                    bisect_left(keys, zone_prefix(zone_id + 1), start)
+                    if zone_id < MAX_ZONE_ID
+                    else len(keys)
+                )
+                check.add(keys[start:end], values[start:end])
+                start = end
+    for check in checks.values():
+        check.finish()
+    return read
+
+
 class _ZoneCheck:
-    """Every name of one zone: shapes, sizes, fingerprint, record count."""
+    """Every name of one zone: shapes, fingerprint, record count (fed in key order)."""
 
     def __init__(self, zone: ZoneMeta, directory: Path) -> None:
         self.zone = zone
         self.directory = directory
         self.shapes: ValueShapes = value_shapes(zone.id)
-        name = zone.name.encode()
-        self.names = re.compile(rb"(?:(?:" + _LABEL + rb"\.)*" + re.escape(name) + rb"\n)*")
+        prefix = re.escape(zone_prefix(zone.id))
+        # keys joined by newlines: the zone id, then the apex or a name below it
+        self.keys = re.compile(
+            b"(?:" + prefix + b"(?:" + _LABEL + rb"\.)*" + re.escape(zone.name.encode()) + b"\n)*"
+        )
         self.apex_key = name_key(zone.id, zone.name)
         # the SOA record the apex's value starts with, up to its TTL
         self.soa_head = (
@@ -170,72 +229,42 @@ class _ZoneCheck:
             + zone.soa_content.encode()
             + b'","ttl":'
         )
+        self.apex: bytes | None = None
+        self.total = 0  # the sum of the names' hashes (the apex's without its SOA)
+        self.records = 0
 
-    def run(self, txn: lmdb.Transaction, db: Any) -> int:
-        """Check the zone's names; their number."""
-        prefix = zone_prefix(self.zone.id)
-        total = 0
-        records = 0
-        entries = 0
-        apex: bytes | None = None
-        keys: list[bytes] = []
-        values: list[bytes] = []
-        cursor = txn.cursor(db=db)
-        if cursor.set_range(prefix):
-            for raw_key, raw_value in cursor.iternext():
-                key = bytes(raw_key)
-                if not key.startswith(prefix):
-                    break
-                entries += 1
-                if len(key) > MAX_KEY:
-                    self._refuse(f"a key of {len(key)} bytes ({key[2:60]!r}...)")
-                if len(raw_value) > MAX_VALUE:
-                    self._refuse(f"{self._name(key)}: a value of {len(raw_value)} bytes")
-                value = bytes(raw_value)
-                if key == self.apex_key:
-                    apex = value
-                    continue
-                keys.append(key)
-                values.append(value)
-                total += item_hash(key, value)
-                records += record_count(value)
-                if len(values) >= _BATCH:
-                    self._check_batch(keys, values)
-                    keys.clear()
-                    values.clear()
-        self._check_batch(keys, values)
-        if apex is None:
-            self._refuse("no apex (no SOA record)")
-        ttl = self._check_apex(apex)
-        total += item_hash(self.apex_key, without_first(apex))
-        records += record_count(apex)
-        header = header_from_soa(self.zone.name, self.zone.soa_content, ttl)
-        if (header + total) % _MOD != int(self.zone.fingerprint, 16):
-            self._refuse("its content does not match its fingerprint")
-        if records != self.zone.record_count:
-            self._refuse(f"{records} records, its meta says {self.zone.record_count}")
-        return entries
-
-    def _check_batch(self, keys: list[bytes], values: list[bytes]) -> None:
-        if not keys:
-            return
-        names = b"\n".join(k[2:] for k in keys) + b"\n"
-        if not self.names.fullmatch(names):
+    def add(self, keys: tuple[bytes, ...], values: tuple[bytes, ...]) -> None:
+        if not self.keys.fullmatch(b"\n".join(keys) + b"\n"):
             for key in keys:
-                if not self.names.fullmatch(key[2:] + b"\n"):
+                if not self.keys.fullmatch(key + b"\n"):
                     self._refuse(f"key {key[2:80]!r} is not a name in the zone")
-        if not self.shapes.values.fullmatch(b"".join(values)):
+        at = bisect_left(keys, self.apex_key)
+        if at < len(keys) and keys[at] == self.apex_key:
+            self.apex = values[at]
+            keys = keys[:at] + keys[at + 1 :]
+            values = values[:at] + values[at + 1 :]
+        joined = b"".join(values)
+        if not self.shapes.values.fullmatch(joined):
             for key, value in zip(keys, values, strict=True):
                 if not self.shapes.value.fullmatch(value):
                     self._refuse(f"{self._name(key)}: {_what_is_wrong(value)}")
+        self.records += record_count(joined)  # counted over many values at once
+        self.total += sum_of_hashes(keys, values)
 
-    def _check_apex(self, value: bytes) -> int:
-        """The apex's value is the zone's SOA (as its meta says) and records; the TTL
-        of that SOA."""
-        if not self.shapes.apex.fullmatch(value) or not value.startswith(self.soa_head):
-            self._refuse(f"the apex: {_what_is_wrong(value, apex=True)}")
-        end = value.index(b",", len(self.soa_head))
-        return int(value[len(self.soa_head) : end])
+    def finish(self) -> None:
+        apex = self.apex
+        if apex is None:
+            self._refuse("no apex (no SOA record)")
+        if not self.shapes.apex.fullmatch(apex) or not apex.startswith(self.soa_head):
+            self._refuse(f"the apex: {_what_is_wrong(apex, apex=True)}")
+        ttl = int(apex[len(self.soa_head) : apex.index(b",", len(self.soa_head))])
+        total = self.total + item_hash(self.apex_key, without_first(apex))
+        header = header_from_soa(self.zone.name, self.zone.soa_content, ttl)
+        if (header + total) % _MOD != int(self.zone.fingerprint, 16):
+            self._refuse("its content does not match its fingerprint")
+        records = self.records + record_count(apex)
+        if records != self.zone.record_count:
+            self._refuse(f"{records} records, its meta says {self.zone.record_count}")
 
     def _name(self, key: bytes) -> str:
         return repr(key[2:80].decode("ascii", "replace"))

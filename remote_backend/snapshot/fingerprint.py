@@ -12,12 +12,19 @@ serial the fingerprint decides.
 
 from __future__ import annotations
 
+import array
 import hashlib
+import sys
+from collections.abc import Iterable
+from functools import partial
+from operator import methodcaller
 
 from remote_backend.zones import ZoneSettings
 
 _MOD = 1 << 128
 _blake2b = hashlib.blake2b
+_HASH = partial(hashlib.blake2b, digest_size=16)
+_DIGEST = methodcaller("digest")
 _FORMAT = "pphook-fingerprint-2"
 
 
@@ -26,6 +33,17 @@ def item_hash(key: bytes, value: bytes) -> int:
     # one call over the joined bytes: the same digest as hashing them piece by piece,
     # and faster (a million names are hashed at every cold build and validation)
     return int.from_bytes(_blake2b(key + b"\x00" + value, digest_size=16).digest(), "big")
+
+
+def sum_of_hashes(keys: Iterable[bytes], values: Iterable[bytes]) -> int:
+    """``sum(item_hash(k, v) for k, v in zip(keys, values)) % 2**128``, in C loops only:
+    checking a million stored names costs mostly this. The digests are summed as
+    halves of 64 bits (an array of them) instead of one Python integer each."""
+    digests = b"".join(map(_DIGEST, map(_HASH, map(b"\x00".join, zip(keys, values, strict=True)))))
+    halves = array.array("Q", digests)
+    if sys.byteorder == "little":
+        halves.byteswap()  # each half as the big-endian number it is in the digest
+    return ((sum(halves[0::2]) << 64) + sum(halves[1::2])) % _MOD
 
 
 def header_hash(zone: str, settings: ZoneSettings) -> int:
