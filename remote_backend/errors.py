@@ -79,12 +79,4 @@ class SharedSnapshotError(PphookError):
 class SnapshotRefusedError(SharedSnapshotError):
     """The shared snapshot found on disk is not one `serve` could have written (damaged,
     truncated, or crafted): it is not served, and `serve` publishes a fresh one as
-    soon as phpIPAM answers. The message says what is wrong with it.
-
-    ``unreadable``: LMDB itself cannot be trusted to read the file (not an LMDB file,
-    truncated, another format), so it is moved aside rather than opened for writing.
-    """
-
-    def __init__(self, message: str, *, unreadable: bool = False) -> None:
-        super().__init__(message)
-        self.unreadable = unreadable
+    soon as phpIPAM answers. The message says what is wrong with it."""

@@ -8,15 +8,17 @@ not `serve`, and is refused like any other. Then:
 - **valid**: `serve` opens it for writing and marks its generation validated, so
   coprocesses may serve it; its zones' serials become floors of the state store
   (never serve below what this file served);
-- **refused, readable by LMDB** (a value that is not what pphook writes, a bad
-  fingerprint, a serial out of range, ...): its content is discarded in one
-  transaction, so no coprocess serves it (SERVFAIL: pdns retries, nothing wrong is
-  cached) until `serve` publishes a fresh build over it as soon as phpIPAM answers;
-- **refused, unreadable** (not an LMDB file, truncated, another format, or the child
-  died reading it): it is moved aside (``data.mdb.refused``, for inspection) and a new,
-  empty one is created; coprocesses see the counter move and open the new file.
+- **refused** (a value that is not what pphook writes, a bad fingerprint, a serial
+  out of range, not an LMDB file, truncated, another format, or the child died or
+  hung reading it): it is moved aside (``data.mdb.refused``, kept for inspection,
+  never opened for writing: LMDB would walk its pages to free them) and a new, empty
+  one takes its place. Coprocesses see the counter move, open the new file and
+  answer nothing (SERVFAIL: pdns retries, nothing wrong is cached) until `serve`
+  publishes a fresh build there, as soon as phpIPAM answers. Its serials are not
+  used as floors (they may be what is wrong); the state store's and the notified
+  serials still are.
 
-Either way one log line says what is wrong and what happens next.
+Either way one log line says what was found, and what happens next.
 """
 
 from __future__ import annotations
@@ -78,20 +80,16 @@ def open_validated(
         )
         return Admitted(shared, zones, None)
     reason = verdict.reason
-    if verdict.unreadable:
-        kept = _move_aside(directory)
-        what = f"the file was moved to {kept}"
-    else:
-        what = "its content is discarded"
+    kept = _move_aside(directory)
     shared = SharedSnapshot(directory, group)
-    shared.discard()
+    shared.discard()  # a generation above every one announced: readers open the new file
     log.error(
-        "the shared snapshot is refused, nothing of it is served: %s; %s. pdns gets "
-        "SERVFAIL (never this data) until phpIPAM answers and `serve` publishes a fresh "
-        "snapshot; nothing to do unless this repeats (then check the disk and who writes "
-        "to %s)",
+        "the shared snapshot is refused, nothing of it is served: %s. It was moved to %s; "
+        "pdns gets SERVFAIL (never this data) until phpIPAM answers and `serve` publishes "
+        "a fresh snapshot. Nothing to do unless this repeats (then check the disk, and "
+        "what else writes to %s)",
         reason,
-        what,
+        kept,
         directory,
     )
     return Admitted(shared, (), reason)
@@ -104,38 +102,37 @@ class _Verdict:
     names: int = 0
     seconds: float = 0.0
     reason: str = ""
-    unreadable: bool = False
 
 
 def _verdict(directory: Path, timeout: float) -> _Verdict:
     """``validate``'s verdict from a child process; a child that died or hung, or said
-    nothing sensible, means the file is unreadable."""
+    nothing sensible, is a refusal too."""
     command = [sys.executable, "-m", "remote_backend.shared.validate", str(directory)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        return _unreadable(directory, f"its validation did not end within {timeout:.0f} s")
+        return _refusal(directory, f"its validation did not end within {timeout:g} s")
     if done.returncode < 0:
         name = signal.Signals(-done.returncode).name
-        return _unreadable(directory, f"reading it killed the validating process ({name})")
+        return _refusal(directory, f"reading it killed the validating process ({name})")
     try:
         data = json.loads(done.stdout.strip().splitlines()[-1])
         if data["ok"] is True:
             return _Verdict(
                 True, int(data["generation"]), int(data["names"]), float(data["seconds"])
             )
-        return _Verdict(False, reason=str(data["reason"]), unreadable=bool(data["unreadable"]))
+        return _Verdict(False, reason=str(data["reason"]))
     except (ValueError, IndexError, KeyError, TypeError):
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return _unreadable(directory, f"its validation failed ({tail[:200]})")
+        return _refusal(directory, f"its validation failed ({tail[:200]})")
 
 
-def _unreadable(directory: Path, reason: str) -> _Verdict:
-    return _Verdict(False, reason=f"{data_path(directory)}: {reason}", unreadable=True)
+def _refusal(directory: Path, reason: str) -> _Verdict:
+    return _Verdict(False, reason=f"{data_path(directory)}: {reason}")
 
 
 def _move_aside(directory: Path) -> Path:
-    """Keep the unreadable data file for inspection (one: the newest replaces an older
+    """Keep the refused data file for inspection (one: the newest replaces an older
     one) and drop its lock file, so that LMDB starts afresh. Coprocesses that mapped
     the old file keep their mapping until they see the new one."""
     data = data_path(directory)

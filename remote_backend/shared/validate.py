@@ -92,7 +92,7 @@ def validate_environment(env: lmdb.Environment, directory: Path) -> Verdict:
         names_db = env.open_db(NAMES_DB, create=False)
         meta_db = env.open_db(META_DB, create=False)
     except lmdb.Error as exc:
-        raise _refused(directory, f"its databases cannot be opened ({exc})", True) from None
+        raise _refused(directory, f"its databases cannot be opened ({exc})") from None
     with env.begin(buffers=True) as txn:
         generation, zones = _meta(txn, meta_db, directory)
         entries = int(txn.stat(names_db)["entries"])
@@ -112,7 +112,7 @@ def check_length(env: lmdb.Environment, directory: Path) -> None:
     """The data file's length fits its pages (``reader.length_problem``)."""
     problem = length_problem(env, directory)
     if problem:
-        raise _refused(directory, problem, True)
+        raise _refused(directory, problem)
 
 
 def _meta(
@@ -121,7 +121,7 @@ def _meta(
     fmt = txn.get(META_FORMAT, db=db)
     if fmt is None or bytes(fmt) != FORMAT:
         found = "none" if fmt is None else repr(bytes(fmt[:40]))
-        raise _refused(directory, f"format {found}, not {FORMAT!r}", True)
+        raise _refused(directory, f"format {found}, not {FORMAT!r}")
     raw_generation = txn.get(META_GENERATION, db=db)
     generation = 0
     if raw_generation is not None:
@@ -284,8 +284,8 @@ def _what_is_wrong(value: bytes, apex: bool = False) -> str:
     return "not records as pphook writes them (keys, types, zone id, escaping)"
 
 
-def _refused(directory: Path, problem: str, unreadable: bool = False) -> SnapshotRefusedError:
-    return SnapshotRefusedError(f"{data_path(directory)}: {problem}", unreadable=unreadable)
+def _refused(directory: Path, problem: str) -> SnapshotRefusedError:
+    return SnapshotRefusedError(f"{data_path(directory)}: {problem}")
 
 
 def open_readonly(directory: Path) -> lmdb.Environment:
@@ -298,21 +298,21 @@ def open_readonly(directory: Path) -> lmdb.Environment:
 def main(argv: list[str]) -> int:
     """The verdict on the environment in ``argv[0]`` as one JSON line on stdout:
     ``{"ok": true, "generation", "zones", "names", "seconds"}`` or
-    ``{"ok": false, "reason", "unreadable"}``."""
+    ``{"ok": false, "reason"}``."""
     directory = Path(argv[0])
     out: dict[str, object]
     try:
         env = open_readonly(directory)
     except lmdb.Error as exc:
-        out = {"ok": False, "unreadable": True, "reason": f"{data_path(directory)}: {exc}"}
+        out = {"ok": False, "reason": f"{data_path(directory)}: {exc}"}
     else:
         try:
             verdict = validate_environment(env, directory)
         except SnapshotRefusedError as exc:
-            out = {"ok": False, "unreadable": exc.unreadable, "reason": str(exc)}
-        except (lmdb.Error, MemoryError) as exc:
+            out = {"ok": False, "reason": str(exc)}
+        except Exception as exc:  # anything else it meets reading the file: refused too
             reason = f"{data_path(directory)}: {type(exc).__name__}: {exc}"
-            out = {"ok": False, "unreadable": True, "reason": reason}
+            out = {"ok": False, "reason": reason}
         else:
             out = {
                 "ok": True,
