@@ -57,7 +57,8 @@ RETRY_OPEN = 0.5  # seconds between attempts to open a snapshot that is not ther
 
 
 class SnapshotView:
-    """One generation of the shared snapshot (``protocol.view.AnswerView``)."""
+    """One generation of the shared snapshot (``protocol.view.AnswerView``);
+    ``generation``: the counter's value when it was read."""
 
     __slots__ = ("_env", "_index", "_names", "generation", "zone_by_id", "zone_by_name", "zones")
 
@@ -200,7 +201,11 @@ class SharedReader:
         self._file = (st.st_dev, st.st_ino)
 
     def _read_view(self) -> SnapshotView:
-        assert self._env is not None
+        assert self._env is not None and self._counter is not None
+        # The view answers to the counter as read before the data: any later move makes
+        # it read again, even when the file holds a higher generation than announced
+        # (a `serve` killed before announcing, or a file `serve` then refused).
+        announced = int(_COUNTER.unpack_from(self._counter)[0])
         try:
             _check_length(self._env, self.directory)
             with self._env.begin(db=self._meta) as txn:
@@ -215,7 +220,7 @@ class SharedReader:
                     f"generation {int(generation)} is not marked validated (`pphook serve` "
                     "checks what it finds at start, and refuses a damaged file)"
                 )
-            return SnapshotView(self._env, self._names, int(generation), zones_from_json(zones))
+            return SnapshotView(self._env, self._names, announced, zones_from_json(zones))
         except (OSError, ValueError, lmdb.Error) as exc:
             raise SnapshotUnavailableError(
                 f"the shared snapshot in {self.directory} cannot be served: {exc}"
