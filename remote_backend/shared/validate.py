@@ -101,7 +101,10 @@ def validate_environment(env: lmdb.Environment, directory: Path) -> Verdict:
                 raise _refused(directory, f"{entries} names but no zones")
             return Verdict(generation, None, 0, time.perf_counter() - started)
         _check_sizes(txn, names_db, directory)
-    with env.begin() as txn:  # the same generation: `serve`, the only writer, waits
+    with env.begin() as txn:  # values copied this time, a batch at a time
+        raw = txn.get(META_GENERATION, db=meta_db)
+        if (int(raw) if raw and raw.isdigit() else 0) != generation:
+            raise _refused(directory, "it changed while it was validated")
         checked = _check_names(txn, names_db, zones, directory)
     if checked != entries:
         raise _refused(directory, f"{entries} names counted, {checked} read")
