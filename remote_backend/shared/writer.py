@@ -236,8 +236,10 @@ class SharedSnapshot:
         self._announce(generation)
 
     def discard(self) -> int:
-        """Empty it (a refused file's content): readers answer nothing (SERVFAIL) until
-        the next publication, which writes every name anew. Its generation."""
+        """Empty it, at a generation above every one announced (the new file that
+        replaces a refused one starts at 0): readers see the counter move, open it and
+        answer nothing (SERVFAIL) until the next publication writes every name anew.
+        Its generation."""
         with self.env.begin(write=True) as txn:
             txn.drop(self.names, delete=False)
             txn.delete(META_ZONES, db=self.meta)
