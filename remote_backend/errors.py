@@ -83,3 +83,9 @@ class SecondaryAddressError(PphookError):
 
 class SharedSnapshotError(PphookError):
     """The shared snapshot (``server.snapshot_dir``) cannot be opened, read or written."""
+
+
+class SnapshotRefusedError(SharedSnapshotError):
+    """The shared snapshot found on disk is not one `serve` could have written (damaged,
+    truncated, or crafted): it is not served, and `serve` publishes a fresh one as
+    soon as phpIPAM answers. The message says what is wrong with it."""

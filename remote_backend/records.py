@@ -93,6 +93,11 @@ _TYPES: Final[dict[str, RecordType]] = {
 }
 
 
+UNESCAPED_TYPES: Final[frozenset[str]] = frozenset(
+    t.name for t in _TYPES.values() if not t.needs_escaping
+)  # the types whose content goes on the wire as it is (every other type is escaped)
+
+
 def record_type(name: str) -> RecordType:
     """The entry for a type name (upper case); any other name dnspython knows gets a
     generic entry."""

@@ -36,17 +36,19 @@ def serve(config: Config) -> int:
     from remote_backend.protocol.handler import BackendHandler
     from remote_backend.secondaries.lag import is_older
     from remote_backend.secondaries.watch import watch_secondaries
+    from remote_backend.shared.admission import open_validated
     from remote_backend.shared.notified import SharedNotified
     from remote_backend.shared.reader import SharedReader
-    from remote_backend.shared.writer import SharedSnapshot
 
     log_startup_warnings(config)
     directory = config.server.snapshot_dir
-    shared = SharedSnapshot(directory, group=config.server.socket_group)
+    # validated before anything of it is used or served (a refused file is emptied)
+    admitted = open_validated(directory, group=config.server.socket_group)
+    shared = admitted.shared
     # what pdns served and notified from the last run: a lost or replaced state store
     # must not hand out serials below them
-    floors = {zone.name: zone.serial for zone in shared.stored_zones() or ()}
-    for zone, serial in SharedNotified(directory).get_all().items():
+    floors = {zone.name: zone.serial for zone in admitted.zones}
+    for zone, serial in SharedNotified(directory).floors().items():
         if zone not in floors or is_older(floors[zone], serial):
             floors[zone] = serial
     live = LiveSnapshot(open_builder(config, floors), shared, on_change=_purger(config))

@@ -28,9 +28,15 @@ META_GENERATION = b"generation"
 META_ZONES = b"zones"
 META_STATUS = b"status"
 META_PUBLISHED_AT = b"published_at"
+# the generation `serve` validated or wrote itself; readers serve no other (see
+# ``validate``: a file nobody checked, or one `serve` refused, is never served)
+META_VALIDATED = b"validated"
 
 GENERATION_FILE = "generation"
 NOTIFIED_DIR = "notified"
+DATA_FILE = "data.mdb"  # LMDB's names for the files of an environment
+LOCK_FILE = "lock.mdb"
+REFUSED_SUFFIX = ".refused"  # a data file `serve` could not read, kept for inspection
 
 # Address space reserved for the map. Fixed, so readers never meet a resized map. The
 # writer maps it writable (``writemap``), so data.mdb is a sparse file of this apparent
@@ -38,6 +44,12 @@ NOTIFIED_DIR = "notified"
 MAP_SIZE = 1 << 34  # 16 GiB: ~50M addresses
 MAX_READERS = 2048  # one slot per reading thread: pdns threads, AXFR coprocesses, serve
 MAX_KEY = 511  # LMDB's default key size limit; DNS names are <= 253 (plus escapes)
+# One name's encoded answer: a DNS message holds at most 64 KiB, so a value far above
+# that is no answer pphook built. Bounded so that nothing read from the file makes a
+# reader copy gigabytes (the writer refuses to store more).
+MAX_VALUE = 1 << 20
+MAX_META = 1 << 24  # the zones JSON: 65,535 zones of a few hundred bytes each at most
+MAX_STATUS = 1 << 20  # `serve`'s status JSON
 
 _ZONE_ID = struct.Struct(">H")
 MAX_ZONE_ID = 0xFFFF
@@ -79,6 +91,8 @@ def zones_to_json(zones: Sequence[ZoneMeta]) -> bytes:
 
 def zones_from_json(raw: bytes) -> tuple[ZoneMeta, ...]:
     """The zones of a meta record; ValueError when it is not what `serve` writes."""
+    if len(raw) > MAX_META:
+        raise ValueError(f"zones: {len(raw)} bytes, more than {MAX_META}")
     data = json.loads(raw)
     if not isinstance(data, list):
         raise ValueError("zones: not a list")
@@ -116,3 +130,7 @@ def _str(item: Mapping[str, Any], key: str) -> str:
 
 def generation_path(directory: Path) -> Path:
     return directory / GENERATION_FILE
+
+
+def data_path(directory: Path) -> Path:
+    return directory / DATA_FILE

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import lmdb
 
-from remote_backend.shared.layout import NOTIFIED_DIR
+from remote_backend.shared.layout import DATA_FILE, NOTIFIED_DIR
 
 log = logging.getLogger("pphook.shared")
 
 _MAP_SIZE = 1 << 26  # 64 MiB: a few bytes per zone
+_SERIAL_MAX = (1 << 32) - 1
 
 
 class SharedNotified:
@@ -38,8 +39,29 @@ class SharedNotified:
         return env
 
     def get_all(self) -> Mapping[str, int]:
+        """Zone -> notified serial; entries that are not what ``set`` writes (a zone
+        name in ASCII, a 32-bit serial in digits) are left out."""
         with self._opened().begin() as txn:
-            return {k.decode(): int(v) for k, v in txn.cursor()}
+            return {
+                k.decode(): int(v)
+                for k, v in txn.cursor()
+                if k.isascii() and len(v) <= 10 and v.isdigit() and int(v) <= _SERIAL_MAX
+            }
+
+    def floors(self) -> Mapping[str, int]:
+        """``get_all`` for `serve`'s start: nothing (and a warning) when the environment
+        is missing or cannot be read, instead of an error that stops `serve`."""
+        if not (self.directory / DATA_FILE).exists():
+            return {}
+        try:
+            return self.get_all()
+        except (lmdb.Error, OSError) as exc:
+            log.warning(
+                "notified serials in %s cannot be read (%s): not used as floors",
+                self.directory,
+                exc,
+            )
+            return {}
 
     def set(self, zone: str, serial: int) -> None:
         with self._opened().begin(write=True) as txn:

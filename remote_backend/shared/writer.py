@@ -1,8 +1,12 @@
 """The writer of the shared snapshot: `serve`, and nothing else.
 
 Every publication is one LMDB write transaction (readers see all of it or none of it),
-committed with fsync before the generation counter moves: what a coprocess answers is
-on disk first, so a serial is never served and then lost by a crash.
+committed with fsync (``_commit``) before the generation counter moves
+(``_announce``): what a coprocess answers is on disk first, so a serial is never
+served and then lost by a crash. The transaction also marks its generation validated
+(``layout.META_VALIDATED``): `serve` built it, so readers may serve it. Generations
+only move forward, across restarts and replaced files alike (the counter file keeps
+the highest one announced).
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from remote_backend.shared.layout import (
     FORMAT,
     MAP_SIZE,
     MAX_READERS,
+    MAX_VALUE,
     META_DB,
     META_FORMAT,
     META_GENERATION,
     META_PUBLISHED_AT,
     META_STATUS,
+    META_VALIDATED,
     META_ZONES,
     NAMES_DB,
     NOTIFIED_DIR,
@@ -132,6 +138,12 @@ class SharedSnapshot:
                     return
                 yield key, value
 
+    def validated(self) -> int | None:
+        """The generation marked validated, if any."""
+        with self.env.begin(db=self.meta) as txn:
+            raw = txn.get(META_VALIDATED)
+        return int(raw) if raw else None
+
     def is_empty(self) -> bool:
         with self.env.begin(db=self.names) as txn:
             return txn.stat(self.names)["entries"] == 0
@@ -154,6 +166,22 @@ class SharedSnapshot:
         already stored (a first publication: LMDB then fills pages in order).
         """
         started = time.perf_counter()
+        generation = self._commit(zones, puts, deletes, drop_zones, append)
+        # committed and fsynced: now readers may learn that it moved
+        self._announce(generation)
+        log.debug("published generation %d in %.3f s", generation, time.perf_counter() - started)
+        return generation
+
+    def _commit(
+        self,
+        zones: Sequence[ZoneMeta],
+        puts: Iterable[tuple[bytes, bytes]],
+        deletes: Iterable[bytes],
+        drop_zones: Iterable[int],
+        append: bool,
+    ) -> int:
+        """The publication's one write transaction, committed with fsync; its
+        generation."""
         with self.env.begin(write=True) as txn:
             for zone_id in drop_zones:
                 _drop_range(txn, self.names, zone_prefix(zone_id))
@@ -162,20 +190,67 @@ class SharedSnapshot:
             cursor = txn.cursor(db=self.names)
             batch: list[tuple[bytes, bytes]] = []
             for item in puts:
+                if len(item[1]) > MAX_VALUE:  # readers refuse such a value: never write one
+                    raise SharedSnapshotError(
+                        f"{item[0][2:].decode(errors='replace')}: an answer of "
+                        f"{len(item[1])} bytes, more than {MAX_VALUE}; nothing was published "
+                        "(fewer records at that name)"
+                    )
                 batch.append(item)
                 if len(batch) >= _PUT_BATCH:
                     cursor.putmulti(batch, append=append)
                     batch = []
             if batch:
                 cursor.putmulti(batch, append=append)
-            raw = txn.get(META_GENERATION, db=self.meta)
-            generation = (int(raw) if raw else 0) + 1
-            txn.put(META_GENERATION, str(generation).encode(), db=self.meta)
+            generation = self._next_generation(txn)
             txn.put(META_ZONES, zones_to_json(zones), db=self.meta)
             txn.put(META_PUBLISHED_AT, repr(time.time()).encode(), db=self.meta)
-        # committed and fsynced: now readers may learn that it moved
-        os.pwrite(self._generation_fd, generation.to_bytes(8, "little"), 0)
-        log.debug("published generation %d in %.3f s", generation, time.perf_counter() - started)
+            # built by `serve` itself: valid by construction
+            txn.put(META_VALIDATED, str(generation).encode(), db=self.meta)
+        return generation
+
+    def _next_generation(self, txn: lmdb.Transaction) -> int:
+        """Above both the stored generation and the highest one ever announced (a
+        replaced file starts over at 0), written into ``txn``."""
+        raw = txn.get(META_GENERATION, db=self.meta)
+        generation = max(int(raw) if raw else 0, self._announced()) + 1
+        txn.put(META_GENERATION, str(generation).encode(), db=self.meta)
+        return generation
+
+    def _announced(self) -> int:
+        return int.from_bytes(os.pread(self._generation_fd, 8, 0), "little")
+
+    def _announce(self, generation: int) -> None:
+        """Move the counter readers watch to ``generation`` (never back)."""
+        if generation > self._announced():
+            os.pwrite(self._generation_fd, generation.to_bytes(8, "little"), 0)
+
+    # -- validation (``validate``, ``admission``) --------------------------------------
+
+    def mark_validated(self, generation: int) -> None:
+        """Let readers serve ``generation``, checked by ``validate`` (serve's start), and
+        announce it: a `serve` killed between a commit and its announcement left the
+        counter behind."""
+        with self.env.begin(write=True, db=self.meta) as txn:
+            raw = txn.get(META_GENERATION)
+            if (int(raw) if raw else 0) != generation:
+                raise SharedSnapshotError(
+                    f"the shared snapshot in {self.directory} moved while it was validated"
+                )
+            txn.put(META_VALIDATED, str(generation).encode())
+        self._announce(generation)
+
+    def discard(self) -> int:
+        """Empty it, at a generation above every one announced (the new file that
+        replaces a refused one starts at 0): readers see the counter move, open it and
+        answer nothing (SERVFAIL) until the next publication writes every name anew.
+        Its generation."""
+        with self.env.begin(write=True) as txn:
+            txn.drop(self.names, delete=False)
+            txn.delete(META_ZONES, db=self.meta)
+            txn.delete(META_VALIDATED, db=self.meta)
+            generation = self._next_generation(txn)
+        self._announce(generation)
         return generation
 
     def set_status(self, status: dict[str, Any]) -> None:

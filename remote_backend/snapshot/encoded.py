@@ -10,12 +10,13 @@ alike (tests/remote_backend/snapshot/test_encoded.py).
 
 from __future__ import annotations
 
-import hashlib
-from functools import partial
-from operator import methodcaller
-
 from remote_backend.shared.layout import zone_prefix
-from remote_backend.snapshot.fingerprint import Fingerprint, header_hash, item_hash
+from remote_backend.snapshot.fingerprint import (
+    Fingerprint,
+    header_hash,
+    item_hash,
+    sum_of_item_hashes,
+)
 from remote_backend.snapshot.model import Snapshot, Zone
 from remote_backend.snapshot.table import REVERSE_SUFFIXES, RecordTable
 from remote_backend.zones import ZoneSettings
@@ -105,17 +106,8 @@ def hashed_zone_items(
 ) -> tuple[list[tuple[bytes, bytes]], Fingerprint]:
     """``zone_items`` (apex without its SOA) and the zone's fingerprint over them."""
     items = zone_items(snapshot, zone)
-    # item_hash of every item, summed: the same bytes hashed, iterated in C
-    hashes = map(
-        int.from_bytes,
-        map(_digest, map(_blake2s_16, map(_NUL.join, items))),
-    )
-    return items, Fingerprint(header_hash(zone.name, settings) + sum(hashes))
-
-
-_NUL = b"\x00"
-_blake2s_16 = partial(hashlib.blake2s, digest_size=16)
-_digest = methodcaller("digest")
+    total = header_hash(zone.name, settings) + sum_of_item_hashes(items)
+    return items, Fingerprint(total)
 
 
 def zone_fingerprint(snapshot: Snapshot, zone: Zone, settings: ZoneSettings) -> str:

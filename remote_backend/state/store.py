@@ -144,7 +144,10 @@ def make_state_engine(url: str) -> Engine:
             # several pphook processes (pipe coprocesses) share one file
             dbapi_conn.execute("PRAGMA journal_mode = WAL")
             dbapi_conn.execute("PRAGMA busy_timeout = 15000")
-            dbapi_conn.execute("PRAGMA synchronous = NORMAL")
+            # a serial is on disk before it is served: NORMAL survives a crash of the
+            # process but may lose the last commits to a power loss, FULL syncs the
+            # WAL at every commit (a few per change, never per lookup)
+            dbapi_conn.execute("PRAGMA synchronous = FULL")
 
         return engine
     return sa.create_engine(parsed, pool_pre_ping=True, pool_recycle=3600)

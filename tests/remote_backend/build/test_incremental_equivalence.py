@@ -24,6 +24,7 @@ from remote_backend.build.builder import RowDelta
 from remote_backend.build.incremental import IncrementalPublisher
 from remote_backend.build.publisher import Publisher
 from remote_backend.protocol.encode import record_types
+from remote_backend.shared.validate import validate_environment
 from remote_backend.shared.writer import SharedSnapshot
 from remote_backend.snapshot import assemble, compute_zone_contents
 from remote_backend.snapshot.assemble import with_serials
@@ -203,6 +204,8 @@ def test_incremental_publication_equals_a_full_build(
                 )
                 prints = fingerprints(draft, ZONES)
                 assert {z: fp for z, (_, fp) in metas.items()} == prints
+                # what serve checks at start accepts every generation it publishes
+                validate_environment(shared.env, shared.directory)
         finally:
             shared.close()
             store.close()
@@ -376,6 +379,7 @@ def test_incremental_whole_zones_equal_a_full_build(
                 for key, value in stored(shared).items():
                     kinds = set(record_types(value))
                     assert not ("CNAME" in kinds and len(kinds - {"CNAME"}) > 0), (key, kinds)
+                validate_environment(shared.env, shared.directory)
         finally:
             shared.close()
             store.close()
