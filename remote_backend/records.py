@@ -51,7 +51,8 @@ class RecordType:
 
     def wire(self, content: str) -> str:
         """The content inside a JSON string of a pdns reply (without the quotes)."""
-        if self.needs_escaping:
+        # a name from a static file may hold master-file escapes (a\\032b): backslash
+        if self.needs_escaping or "\\" in content or '"' in content:
             return json.dumps(content, ensure_ascii=True)[1:-1]
         return content
 

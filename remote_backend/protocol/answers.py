@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 from remote_backend.protocol.encode import list_records
 from remote_backend.protocol.view import AnswerView, ZoneInfo
 
@@ -41,5 +43,14 @@ def list_reply(view: AnswerView, zone: ZoneInfo) -> bytes:
     """
     pieces: list[bytes] = []
     for owner, value in view.list_values(zone):
-        pieces += list_records(value, b'"' + owner.encode() + b'."')
+        pieces += list_records(value, _owner_json(owner))
     return b'{"result":[' + b",".join(pieces) + b"]}\n"
+
+
+def _owner_json(owner: str) -> bytes:
+    """The owner as a JSON string, absolute. Names from phpIPAM never need escaping;
+    a static file's owner may hold master-file escapes (``a\\032b``, ``odd\\.dot``),
+    whose backslashes JSON must escape for pdns to read the presentation form back."""
+    if "\\" in owner or '"' in owner:
+        return json.dumps(owner + ".").encode()
+    return b'"' + owner.encode() + b'."'

@@ -6,8 +6,9 @@ the ``result`` list of record objects with the encoder's six keys in its order, 
 qname placeholder, the zone's own id, and each content a JSON string escaped exactly
 the way ``json.dumps(ensure_ascii=True)`` escapes it (printable ASCII, the short
 escapes, ``\\u`` escapes only where json.dumps writes them), so no raw control byte,
-no quote that ends a string early, no key of its own. Types whose content the encoder
-writes unescaped (``records.UNESCAPED_TYPES``: A, PTR, ...) hold no backslash at all.
+no quote that ends a string early, no key of its own. The content of the types the
+encoder usually writes unescaped (``records.UNESCAPED_TYPES``: A, PTR, ...) is escaped
+the same way when a static file's name holds a master-file escape (``a\\032b``).
 An apex value starts with its SOA; no other value holds an SOA, and an empty
 non-terminal is one ENT record alone.
 
@@ -68,7 +69,7 @@ class ValueShapes:
 def value_shapes(zone_id: int) -> ValueShapes:
     record = (
         b"(?:"
-        + _record(_UNESCAPED, _PLAIN + b"*", zone_id)
+        + _record(_UNESCAPED, b"(?:" + _PLAIN + b"|" + _ESCAPE + b")*", zone_id)
         + b"|"
         + _record(_ESCAPED, b"(?:" + _PLAIN + b"|" + _ESCAPE + b")*", zone_id)
         + b")"

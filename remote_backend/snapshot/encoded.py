@@ -57,7 +57,10 @@ def zone_items(snapshot: Snapshot, zone: Zone, soa: bool = False) -> list[tuple[
             for c in contents
         ]
     missing = [i for i, line in enumerate(lines) if line is None]
-    values: list[bytes | None] = _encode_all(lines, missing)  # type: ignore[assignment]
+    encoded, escaped = _encode_all(lines, missing)
+    values: list[bytes | None] = encoded  # type: ignore[assignment]
+    if escaped:  # a static record's content with master-file escapes: JSON-escaped there
+        missing = sorted({*missing, *escaped})
     generic = snapshot.zone_value
     apex = zone.name
     dropped = False
@@ -75,20 +78,23 @@ _BARE = ("A", "AAAA", "PTR")
 _SEP = "\x01"  # never in a name nor a bare record (validated text, no control characters)
 
 
-def _encode_all(lines: list[str | None], missing: list[int]) -> list[bytes]:
+def _encode_all(lines: list[str | None], missing: list[int]) -> tuple[list[bytes], list[int]]:
     """``line.encode()`` of each line (b"" where None, at the ``missing`` positions), in
-    one C-level pass when the separator allows."""
+    one C-level pass when the separator allows; and the lines holding a backslash (a
+    static record's master-file escape, which JSON must escape: the generic path does)."""
     if missing:
         lines = lines.copy()
         for i in missing:
             lines[i] = ""
     present: list[str] = lines  # type: ignore[assignment]
     if not present:
-        return []
-    encoded = _SEP.join(present).encode().split(_SEP.encode())
+        return [], []
+    joined = _SEP.join(present)
+    escaped = [i for i, line in enumerate(present) if "\\" in line] if "\\" in joined else []
+    encoded = joined.encode().split(_SEP.encode())
     if len(encoded) != len(present):  # a separator inside a line: one by one
         encoded = [line.encode() for line in present]
-    return encoded
+    return encoded, escaped
 
 
 def _keys(prefix: bytes, names: list[str]) -> list[bytes]:
