@@ -72,7 +72,16 @@ def serve(config: Config) -> int:
         from remote_backend.monitor.metrics import start_metrics
 
         watcher = watch_secondaries(config, live.serials)
-        start_metrics(config.server.metrics, config.path, live, handler, watcher)
+        from remote_backend.shared.stats import StatsTotals
+
+        start_metrics(
+            config.server.metrics,
+            config.path,
+            live,
+            handler,
+            watcher,
+            StatsTotals(directory),
+        )
         log.info("metrics on http://%s/metrics", config.server.metrics)
 
     def _stop(signum: int, _frame: object) -> None:
@@ -123,8 +132,22 @@ def shared_pipe(directory: str) -> int:
     from remote_backend.protocol.handler import BackendHandler
     from remote_backend.shared.notified import SharedNotified
     from remote_backend.shared.reader import SharedReader
+    from remote_backend.shared.stats import CoprocessStats
 
-    serve_stdio(BackendHandler(SharedReader(directory).current, SharedNotified(directory)))
+    handler = BackendHandler(SharedReader(directory).current, SharedNotified(directory))
+    stats = CoprocessStats(directory, handler)
+    answer = handler.handle_line
+    tick = stats.tick
+
+    class Counted:
+        """The handler, writing its counters for `serve`'s metrics now and then."""
+
+        def handle_line(self, line: bytes) -> bytes:
+            reply = answer(line)
+            tick()
+            return reply
+
+    serve_stdio(Counted())
     return EXIT_OK
 
 

@@ -23,6 +23,7 @@ from remote_backend.config.server import parse_listen as listen_address
 from remote_backend.errors import ConfigError
 from remote_backend.monitor.health import CircuitState, Health
 from remote_backend.protocol.handler import LATENCY_BUCKETS
+from remote_backend.shared.stats import Counts, StatsTotals
 from validators.codes import Code
 
 # the problem codes of phpIPAM rows (SECONDARY_BEHIND is the notifier's own)
@@ -36,29 +37,43 @@ if TYPE_CHECKING:
 
 class PphookCollector(Collector):
     def __init__(
-        self, live: LiveSnapshot, handler: BackendHandler, watcher: SecondaryWatcher | None = None
+        self,
+        live: LiveSnapshot,
+        handler: BackendHandler,
+        watcher: SecondaryWatcher | None = None,
+        coprocesses: StatsTotals | None = None,
     ) -> None:
         self.live = live
         self.handler = handler
         self.watcher = watcher
+        self.coprocesses = coprocesses
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily]:
         live, handler = self.live, self.handler
+        # the requests `serve` answered itself (its socket) and those pdns's coprocesses
+        # answered from the shared snapshot (shared/stats.py)
+        counts = Counts(
+            dict(handler.requests),
+            handler.errors,
+            {m: list(v) for m, v in handler.latency.items()},
+        )
+        if self.coprocesses is not None:
+            counts.add(self.coprocesses.read())
         requests = CounterMetricFamily(
             "pphook_requests", "Protocol requests by method", labels=["method"]
         )
-        for method, count in sorted(handler.requests.items()):
+        for method, count in sorted(counts.requests.items()):
             requests.add_metric([method], count)
         yield requests
         yield CounterMetricFamily(
             "pphook_request_errors",
             "Requests answered false or without result",
-            value=handler.errors,
+            value=counts.errors,
         )
         latency = HistogramMetricFamily(
             "pphook_request_seconds", "Time to answer a request, by method", labels=["method"]
         )
-        for method, stats in sorted(handler.latency.items()):
+        for method, stats in sorted(counts.latency.items()):
             cumulative = 0.0
             buckets: list[tuple[str, float]] = []
             bounds: tuple[float, ...] = (*LATENCY_BUCKETS, float("inf"))
@@ -99,8 +114,8 @@ class PphookCollector(Collector):
         )
         # every code the rules can give, 0 included: a series that only appears with
         # the first problem of its kind cannot be graphed or alerted on before it
-        counts = {code: 0 for code in ROW_PROBLEM_CODES} | live.rejections
-        for code, count in sorted(counts.items()):
+        by_code = {code: 0 for code in ROW_PROBLEM_CODES} | live.rejections
+        for code, count in sorted(by_code.items()):
             rejections.add_metric([code], count)
         yield rejections
         yield GaugeMetricFamily(
@@ -166,11 +181,12 @@ def start_metrics(
     live: LiveSnapshot,
     handler: BackendHandler,
     watcher: SecondaryWatcher | None = None,
+    coprocesses: StatsTotals | None = None,
 ) -> None:
     """Serve /metrics on ``listen`` in a daemon thread."""
     host, port = parse_listen(listen, config_path)
     registry = CollectorRegistry()
-    registry.register(PphookCollector(live, handler, watcher))
+    registry.register(PphookCollector(live, handler, watcher, coprocesses))
     try:
         start_http_server(port, addr=host, registry=registry)
     except OSError as exc:  # the port is taken, or the address is not this host's

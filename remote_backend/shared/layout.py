@@ -34,6 +34,7 @@ META_VALIDATED = b"validated"
 
 GENERATION_FILE = "generation"
 NOTIFIED_DIR = "notified"
+STATS_DIR = "stats"  # the coprocesses' request counters (``stats.py``)
 DATA_FILE = "data.mdb"  # LMDB's names for the files of an environment
 LOCK_FILE = "lock.mdb"
 REFUSED_SUFFIX = ".refused"  # a data file `serve` could not read, kept for inspection

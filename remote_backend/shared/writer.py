@@ -38,6 +38,7 @@ from remote_backend.shared.layout import (
     META_ZONES,
     NAMES_DB,
     NOTIFIED_DIR,
+    STATS_DIR,
     ZoneMeta,
     generation_path,
     zone_prefix,
@@ -64,6 +65,7 @@ class SharedSnapshot:
         try:
             _make_dir(self.directory, 0o2750, gid)
             _make_dir(self.directory / NOTIFIED_DIR, 0o2770, gid)
+            _make_dir(self.directory / STATS_DIR, 0o2770, gid)
             self.env = lmdb.open(
                 str(self.directory),
                 map_size=MAP_SIZE,
