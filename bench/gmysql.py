@@ -2,10 +2,11 @@
 
 The schema is the one Debian's pdns-backend-mysql ships; the rows come from the
 snapshot dump (``records.tsv``, = ``pphook export``), so both backends serve the same
-names, types, contents, TTLs and SOA: phpIPAM hosts, aliases (CNAME), static records
-and the delegation with its glue. As ``pdnsutil rectify-zone`` would: empty
-non-terminals get rows (type NULL, auth 1), and a delegation's NS and everything below
-it are not authoritative (auth 0), so ENT answers and referrals match too.
+names, types, contents (MX and SRV priorities in gmysql's ``prio`` column, as pdns 4.7
+reads them), TTLs and SOA: phpIPAM hosts, aliases (CNAME), static records and the
+delegation with its glue. As ``pdnsutil rectify-zone`` would: empty non-terminals get
+rows (type NULL, auth 1), and a delegation's NS and everything below it are not
+authoritative (auth 0), so ENT answers and referrals match too.
 """
 
 from __future__ import annotations
@@ -62,8 +63,11 @@ def load(db: MariaDBServer, dump: Path, workdir: Path) -> dict[str, float]:
             zone, owner, qtype, content, record_ttl = line.rstrip("\n").split("\t")
             owners[zone].add(owner)
             auth = 0 if cuts and _below_cut(owner, zone, cuts) else 1
+            prio = "0"
+            if qtype in ("MX", "SRV"):  # gmysql keeps their priority in its own column
+                prio, _, content = content.partition(" ")
             out.write(
-                f"{ids[zone]}\t{owner}\t{qtype}\t{content}\t{record_ttl}\t0\t0\t\\N\t{auth}\n"
+                f"{ids[zone]}\t{owner}\t{qtype}\t{content}\t{record_ttl}\t{prio}\t0\t\\N\t{auth}\n"
             )
             rows += 1
         for zone, names in owners.items():

@@ -664,12 +664,17 @@ def run_size(size: int, args: argparse.Namespace, db: BenchMariaDB, work: Path) 
                         if caches == "off" or "off" not in args.cache_list:
                             result["axfr"] += axfr_phase(st, zones, axfr_runs, axfr_timeout, sdir)
                         if backend == RECOMMENDED:
-                            # after the throughput runs (and the AXFRs): every coprocess
-                            # pdns started, `serve`; the last one measured is reported
-                            result["memory"] = pphook_memory(st, serve_pid)
+                            # after the throughput runs (and the AXFRs): `serve` and
+                            # every coprocess pdns started; the larger of the cache
+                            # settings is the one judged
+                            mem = pphook_memory(st, serve_pid)
+                            result.setdefault("memory_all", []).append(mem)
+                            result["memory"] = max(
+                                result["memory_all"], key=lambda m: m["pss_kb_total"]
+                            )
                             log(
-                                f"  memory: PSS {result['memory']['pss_kb_total'] / 1024:.0f} "
-                                f"MiB in serve + {result['memory']['coprocesses']} coprocesses"
+                                f"  memory: PSS {mem['pss_kb_total'] / 1024:.0f} MiB in "
+                                f"serve + {mem['coprocesses']} coprocesses"
                             )
                 except Exception as exc:  # one broken config must not lose the others
                     entry["error"] = summarise_error(exc)

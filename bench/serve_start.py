@@ -6,8 +6,9 @@ its first generation is published, i.e. until the LMDB ``generation`` counter fi
 the snapshot directory (8 bytes, `serve` bumps it after each committed publication and
 every coprocess watches it) reads 1. That includes Python's start-up and imports, the
 config, reading phpIPAM, validating, building and writing the snapshot: everything
-between ``systemctl start pphook`` and pdns being able to answer. `serve`'s own log
-lines ("snapshot 1 built ... X s", "generation 1 published ... Y s") are kept beside it.
+between ``systemctl start pphook`` and pdns being able to answer. From `serve`'s own
+log: the time from its first log line (imports done, config read) to its line
+"generation 1 published ... Y s", and Y (the LMDB write).
 
 Restart to serving: `serve` stopped and started again with the snapshot directory (and
 the state store) kept. pdns's running coprocesses never stop answering from the kept
@@ -22,6 +23,7 @@ from __future__ import annotations
 import atexit
 import re
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ from infra.procs import spawn
 from bench.coprocess import Coprocess
 
 GENERATION_FILE = "generation"  # remote_backend/shared/layout.py
+_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ", re.M)
 _BUILT = re.compile(r"snapshot (\d+) built \(([^)]*)\).*?([0-9.]+) s$", re.M)
 _PUBLISHED = re.compile(r"generation (\d+) published: .*?([0-9.]+) s$", re.M)
 _CHANGED = re.compile(r"\d+ changed rows: .*?([0-9.]+) s$", re.M)
@@ -55,6 +58,7 @@ def start_timed(serve: PphookServe, *, timeout: float, poll: float = 0.005) -> d
     appears (what ``PphookServe.start`` waits for)."""
     snapshot_dir = serve.snapshot_dir
     before = read_generation(snapshot_dir) or 0
+    log_offset = len(serve.logs())
     serve.socket.unlink(missing_ok=True)  # a stale socket must not look like a ready serve
     write_config(serve.config_path, serve.sections)
     atexit.register(serve.stop)
@@ -82,13 +86,28 @@ def start_timed(serve: PphookServe, *, timeout: float, poll: float = 0.005) -> d
         "generation": read_generation(snapshot_dir),
         "published_seconds": published,
         "socket_seconds": socket,
-        "log": log_figures(serve.logs()),
+        "log": log_figures(serve.logs()[log_offset:]),
     }
 
 
+def _stamp(line_start: str) -> float:
+    stamp = datetime.strptime(line_start, "%Y-%m-%d %H:%M:%S,%f")
+    return stamp.timestamp()
+
+
 def log_figures(text: str) -> dict[str, Any]:
-    """What `serve` logged about its builds and publications, in order."""
+    """What `serve` logged about its builds and publications, in order; and the
+    seconds from its first log line to its first "generation N published" line."""
+    first = _STAMP.search(text)
+    published = _PUBLISHED.search(text)
+    span = None
+    if first is not None and published is not None:
+        line_start = text.rfind("\n", 0, published.start()) + 1
+        stamp = _STAMP.match(text, line_start)
+        if stamp is not None:
+            span = _stamp(stamp.group(1)) - _stamp(first.group(1))
     return {
+        "first_line_to_published": span,
         "builds": [
             {"snapshot": int(m.group(1)), "kind": m.group(2), "seconds": float(m.group(3))}
             for m in _BUILT.finditer(text)
