@@ -337,8 +337,10 @@ def _previous_rows(results: dict[str, Any]) -> list[str]:
     labels = list(now) + [k for k in before if k not in now]
     lines = [
         f"Previous run: {prev['date']}, pphook commit {prev.get('commit')}, "
-        f"`{prev.get('command')}`. Its recommended deployment was the relay; the ratios",
-        "to gmysql are the figures to compare (each measured side by side in its own run).",
+        f"`{prev.get('command')}` (figures from its JSON). The ratios to gmysql are the "
+        "figures to compare: each run measured gmysql side by side, on a shared machine "
+        "whose load differs from run to run. The recommended deployment was the relay then, "
+        "`shared` now; the dataset had no aliases or static records then.",
         "",
         "| figure | previous run | this run |",
         "|---|---|---|",
