@@ -1,4 +1,13 @@
-"""pdns_server stacks under test: gmysql, and pphook over unix, pipe and the relay.
+"""pdns_server stacks under test: gmysql, and pphook as deployed (``shared``) and over
+the older connectors (``unix``, ``relay``).
+
+- ``shared``: the deployment pdns-config/pdns.conf recommends and every SPEC §8 target
+  is judged on: pdns's own ``pphook pipe --snapshot-dir DIR`` coprocesses
+  (``timeout=0``) answer lookups and ``list`` from the LMDB snapshot `serve` publishes;
+- ``unix``: ``unix:path=SOCKET`` to `serve` (pdns-unix-small.conf), a reference;
+- ``relay``: ``pipe --relay --socket`` coprocesses forwarding to `serve`
+  (pdns-relay.conf, the deployment of earlier versions), a reference;
+- ``gmysql``: pdns's own SQL backend on the same records, the anchor.
 
 Every pdns runs on 127.0.0.1 with ``distributor-threads=3``, ``receiver-threads=1``
 (the 4.7 defaults, as the perf anchor), loglevel 4, caches either all off
@@ -25,7 +34,8 @@ from infra.pphook import PphookServe, pphook_command
 from bench import gmysql
 from bench.common import children_of, stop_pids
 
-BACKENDS = ("gmysql", "unix", "pipe", "relay")
+BACKENDS = ("gmysql", "shared", "unix", "relay")
+RECOMMENDED = "shared"  # pdns-config/pdns.conf: the targets are judged on it
 CACHES = {
     "off": {"cache_ttl": 0, "query_cache_ttl": 0, "negquery_cache_ttl": 0},
     "default": {"cache_ttl": 20, "query_cache_ttl": 20, "negquery_cache_ttl": 60},
@@ -36,10 +46,8 @@ UNIX_TIMEOUT_MS = 5000  # pdns-config/pdns-unix-small.conf
 @dataclass
 class StackContext:
     db: MariaDBServer
-    config_path: Path  # pphook.toml (pipe standalone)
-    serve: PphookServe | None  # unix and relay
+    serve: PphookServe | None  # every pphook backend
     socket_dir: Path  # pdns control sockets, shared by every stack
-    pipe_timeout_ms: int
     start_timeout: float
 
 
@@ -60,18 +68,16 @@ class Stack:
 def connection_string(backend: str, ctx: StackContext) -> str:
     if backend == "gmysql":
         return "(gmysql)"
-    if backend == "unix":
-        assert ctx.serve is not None
+    assert ctx.serve is not None
+    if backend == "shared":  # pdns-config/pdns.conf, the recommended deployment
+        return ctx.serve.pipe_connection(timeout=0)
+    if backend == "unix":  # pdns-config/pdns-unix-small.conf
         return f"unix:path={ctx.serve.socket},timeout={UNIX_TIMEOUT_MS}"
-    if backend == "relay":  # pdns-config/pdns.conf, the recommended deployment
-        assert ctx.serve is not None
+    if backend == "relay":  # pdns-config/pdns-relay.conf, earlier versions' deployment
         command = " ".join(
             [*pphook_command(), "pipe", "--relay", "--socket", str(ctx.serve.socket)]
         )
         return f"pipe:command={command},timeout=0"
-    if backend == "pipe":  # pdns-config/pdns-pipe.conf (timeout: see StackContext)
-        command = " ".join([*pphook_command(), "--config", str(ctx.config_path), "pipe"])
-        return f"pipe:command={command},timeout={ctx.pipe_timeout_ms}"
     raise ValueError(backend)
 
 
@@ -99,10 +105,12 @@ def stack(backend: str, caches: str, ctx: StackContext) -> Iterator[Stack]:
         pdns.settings.update(gmysql.settings(ctx.db))
 
     def backend_pids() -> list[int]:
+        """mariadbd for gmysql; pdns's coprocesses (shared, relay) + `serve` for pphook
+        (`serve` only polls phpIPAM in ``shared``, but it is part of the deployment)."""
         if backend == "gmysql":
             return [ctx.db.proc.pid] if ctx.db.proc is not None else []
         pids = children_of(pdns.proc.pid) if pdns.proc is not None else []
-        if ctx.serve is not None and ctx.serve.proc is not None and backend != "pipe":
+        if ctx.serve is not None and ctx.serve.proc is not None:
             pids.append(ctx.serve.proc.pid)
         return pids
 
@@ -120,8 +128,8 @@ def stack(backend: str, caches: str, ctx: StackContext) -> Iterator[Stack]:
 def wait_answering(
     port: int, names: list[tuple[str, str]], *, timeout: float, needed: int = 20
 ) -> float:
-    """Ask real names until ``needed`` in a row answer NOERROR within 1 s (pipe
-    coprocesses build their snapshot on first use). Bounded by ``timeout``; returns
+    """Ask real names until ``needed`` in a row answer NOERROR within 1 s (pdns fills
+    its zone cache and starts its coprocesses first). Bounded by ``timeout``; returns
     seconds waited."""
     t0 = time.monotonic()
     streak = 0

@@ -69,6 +69,23 @@ def proc_status_kb(pid: int, key: str) -> int | None:
     return None
 
 
+def proc_rollup_kb(pid: int) -> dict[str, int] | None:
+    """Rss, Pss (proportional: a page mapped by k processes counts 1/k in each, so
+    the sum over processes is what they hold together) and the other ``kB`` fields of
+    /proc/PID/smaps_rollup; None when the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return None
+    fields: dict[str, int] = {}
+    for line in text.splitlines()[1:]:
+        key, _, rest = line.partition(":")
+        parts = rest.split()
+        if len(parts) == 2 and parts[1] == "kB":
+            fields[key.strip()] = int(parts[0])
+    return fields
+
+
 def machine_cpu_seconds() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine since boot (all cores)."""
     parts = Path("/proc/stat").read_text().splitlines()[0].split()[1:]

@@ -37,7 +37,7 @@ class NamePools:
         zones4: set[str] = set()
         with open(records_tsv, encoding="utf-8") as src:
             for line in src:
-                zone, owner, qtype, _ = line.rstrip("\n").split("\t")
+                zone, owner, qtype, _ = line.split("\t", 3)
                 if qtype == "A":
                     a.add(owner)
                 elif qtype == "AAAA":
@@ -80,6 +80,14 @@ class NamePools:
             drawn[kind] += 1
         path.write_text("\n".join(lines) + "\n")
         return drawn
+
+
+def is_nonexistent(name: str) -> bool:
+    """Whether a query name of ``write_queries`` is one of its NXDOMAIN names."""
+    if name.startswith("nx-"):
+        return True
+    first = name.partition(".")[0]
+    return name.endswith(".in-addr.arpa") and first.isdigit() and int(first) > 250
 
 
 @dataclass

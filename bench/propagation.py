@@ -97,7 +97,7 @@ def pick_victims(data: PhpipamData, records_tsv: Path, count: int, seed: int) ->
     ptr_of: dict[str, str] = {}
     with open(records_tsv, encoding="utf-8") as src:
         for line in src:
-            _, owner, qtype, content = line.rstrip("\n").split("\t")
+            _, owner, qtype, content = line.rstrip("\n").split("\t")[:4]
             if qtype == "A":
                 a_of.setdefault(owner, []).append(content)
             elif qtype == "PTR" and owner.endswith(".in-addr.arpa"):
@@ -161,7 +161,10 @@ def run(
     change_timeout: float,
     seed: int = 7,
     tag: str = "p",
+    max_seconds: float | None = None,
 ) -> PropagationResult:
+    """Apply ``changes`` changes (fewer when ``max_seconds`` runs out first: no change
+    is started after it; those in flight are still followed to the end)."""
     rng = random.Random(seed)
     per_kind = -(-changes // 3)
     victims = pick_victims(data, records_tsv, 2 * per_kind, seed)
@@ -185,10 +188,14 @@ def run(
     t_start = time.monotonic()
     next_at = t_start
     interval = poll_ms / 1000
+    applied = 0
     try:
         while plan or pending:
             now = time.monotonic()
+            if plan and max_seconds is not None and now - t_start > max_seconds:
+                plan.clear()  # out of time: no new change
             if plan and now >= next_at:
+                applied += 1
                 kind, k = plan.pop(0)
                 change = _apply(data, kind, k, edits, deletes, slots, tag)
                 change.committed = time.monotonic()
@@ -212,6 +219,7 @@ def run(
     finally:
         poller.close()
     result.seconds = time.monotonic() - t_start
+    result.changes = applied
     for change in done:
         if change.seen is None:
             continue

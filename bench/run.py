@@ -1,15 +1,21 @@
 """The pphook benchmark, one command: ``.venv/bin/python -m bench.run`` (or ``bench/run``).
 
-For each dataset size: generate phpIPAM rows in a throwaway MariaDB; build pphook's
-snapshot in a fresh process (build time, refresh-check cost, the published records);
-load the same records into PowerDNS's gmysql schema; start `pphook serve`; then for
-gmysql, pphook/unix, pphook/pipe (standalone) and pphook/relay, with pdns caches off
-and at their defaults: dnsperf (-c 10 -T 1, fixed duration, N runs, median), a
-500 QPS latency probe, and (caches off) ``dig AXFR`` of the largest forward and reverse
-zone; then change propagation with caches on (relay, the recommended deployment);
-RSS of `pphook serve` from /proc. Writes a Markdown report (docs/performance.md by
-default) and the raw results as JSON. Everything listens on 127.0.0.1; every server
-is stopped by PID; every loop and subprocess is bounded in time.
+For each dataset size: generate phpIPAM rows (with aliases in a custom field, 1,000
+static records, name server addresses) in a throwaway MariaDB; build pphook's snapshot
+in a fresh process (refresh-check cost, the published records, checked against
+``pphook export``); load the same records into PowerDNS's gmysql schema; start
+`pphook serve` on an empty snapshot directory and a new state store (the cold build:
+until its first publication); the backend-only scaling phase (1 and 2
+`pphook pipe --snapshot-dir` workers under pipelined load, no pdns); then for gmysql
+and pphook as deployed (``shared``: pdns's coprocesses answering from the snapshot, the
+deployment every target is judged on) and the references ``unix`` and ``relay``, with
+pdns caches off and at their defaults: dnsperf (-c 10 -T 1, fixed duration, N runs,
+median), a 500 QPS latency probe, and (caches off) ``dig AXFR`` of the largest forward
+and reverse zone; the memory of every pphook process of ``shared`` (PSS); change
+propagation on ``shared`` with caches on; `serve` restarted with its snapshot kept.
+Writes a Markdown report (docs/performance.md by default) with the previous run's
+figures beside the new ones, and the raw results as JSON. Everything listens on
+127.0.0.1; every server is stopped by PID; every loop and subprocess is bounded in time.
 
 ``--smoke``: 2000 addresses, short phases, one run; for the test suite (write it to a
 temporary file, never to docs/performance.md).
@@ -19,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shlex
 import subprocess
 import sys
@@ -34,24 +39,29 @@ import dns.zone
 from infra.phpipam_data import PhpipamData
 from infra.pphook import PphookServe, pphook_command, write_config
 
-from bench import ROOT, gmysql
+from bench import ROOT, gmysql, serve_start
 from bench import axfr as axfr_mod
 from bench import dnsperf as dnsperf_mod
 from bench import propagation as prop_mod
-from bench.backends import BACKENDS, CACHES, StackContext, stack, wait_answering
+from bench import scaling as scaling_mod
+from bench.backends import BACKENDS, CACHES, RECOMMENDED, StackContext, stack, wait_answering
 from bench.common import (
     CpuMeter,
+    children_of,
     environment,
     log,
     median,
     percentile,
     proc_cpu_seconds,
+    proc_rollup_kb,
     proc_status_kb,
 )
+from bench.coprocess import query_buffer
 from bench.dataset import BenchMariaDB, generate, pphook_sections
-from bench.report import render
+from bench.report import key_figures, render
 
 DEFAULT_OUT = ROOT / "docs" / "performance.md"
+LARGE = 100_000  # above this size: --large-changes changes in the propagation phase
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -60,45 +70,51 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--smoke", action="store_true", help="2000 addresses, short phases, 1 run")
     p.add_argument("--out", type=Path, help=f"Markdown report (default {DEFAULT_OUT})")
     p.add_argument("--json", type=Path, help="raw results (default: --out with .json)")
-    p.add_argument("--duration", type=float, help="seconds per dnsperf run (15; smoke 4)")
-    p.add_argument("--runs", type=int, help="dnsperf runs per config (3; smoke 1)")
+    p.add_argument(
+        "--previous",
+        type=Path,
+        default=ROOT / "docs" / "performance.json",
+        help="the previous run's JSON, whose figures the report shows beside the new ones",
+    )
+    p.add_argument("--duration", type=float, help="seconds per dnsperf run (15; smoke 3)")
+    p.add_argument("--runs", type=int, help="dnsperf and scaling runs per config (3; smoke 1)")
     p.add_argument("--warmup", type=float, help="seconds of unmeasured dnsperf load (5)")
     p.add_argument("--probe", type=float, help="seconds of the 500 QPS latency probe (10)")
     p.add_argument("--backends", default=",".join(BACKENDS))
     p.add_argument("--caches", default=",".join(CACHES))
     p.add_argument("--queries", type=int, help="lines per dnsperf query file (200000)")
-    p.add_argument("--changes", type=int, help="propagation changes (120; smoke 9)")
+    p.add_argument("--changes", type=int, help="propagation changes up to 100k (120; smoke 9)")
     p.add_argument(
-        "--pipe-max-size",
-        type=int,
-        default=100_000,
-        help="skip standalone pipe above this size (every coprocess builds its own snapshot)",
+        "--large-changes", type=int, default=40, help="propagation changes above 100k (40)"
     )
     p.add_argument(
-        "--propagation-max-size",
-        type=int,
-        default=100_000,
-        help="skip the propagation phase above this size (the target is at 100k)",
+        "--propagation-seconds",
+        type=float,
+        help="no new change after this long in one propagation phase (300; smoke 30)",
     )
     p.add_argument(
         "--throughput-max-size",
         type=int,
         default=10**9,
-        help="above this size only build/memory/refresh-check phases run",
+        help="above this size only build/scaling/memory/refresh-check phases run",
     )
     p.add_argument(
-        "--large-changes",
+        "--scaling-workers",
+        default="1,2",
+        help="worker counts of the backend-only scaling phase (empty: skip it)",
+    )
+    p.add_argument("--scaling-duration", type=float, help="measured seconds per scaling run (10)")
+    p.add_argument(
+        "--scaling-queries",
         type=int,
-        default=6,
-        help="above --propagation-max-size: this many changes, 8-12 s apart (0: none)",
+        default=20_000,
+        help="DNS queries whose lookups make the scaling phase's request buffer",
     )
-    p.add_argument("--pipe-timeout-ms", type=int, default=30_000)
-    p.add_argument("--refresh-interval", type=float, default=2.0, help="server.refresh_interval")
     p.add_argument(
-        "--fast-refresh-interval",
+        "--refresh-interval",
         type=float,
         default=0.5,
-        help="repeat the propagation phase with this server.refresh_interval (0: skip)",
+        help="server.refresh_interval (0.5 = pdns-config/pphook.toml.example)",
     )
     p.add_argument("--buffer-pool", default="1G", help="MariaDB innodb-buffer-pool-size")
     p.add_argument("--py-spy", action="store_true", help="profile `serve` in unix/off runs")
@@ -115,12 +131,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "probe": (1.0, 10.0),
         "queries": (20_000, 200_000),
         "changes": (9, 120),
+        "propagation_seconds": (30.0, 300.0),
+        "scaling_duration": (2.0, 10.0),
     }
     for key, (small, full) in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, small if smoke else full)
     args.backend_list = [b for b in args.backends.split(",") if b]
     args.cache_list = [c for c in args.caches.split(",") if c]
+    args.scaling_list = [int(n) for n in args.scaling_workers.split(",") if n.strip()]
     if args.out is None:
         if smoke:
             p.error("--smoke writes no docs: give --out FILE (e.g. a temporary file)")
@@ -159,8 +178,10 @@ def snapshot_phase(config: Path, size: int, dump: Path, smoke: bool) -> dict[str
 
 
 def _normalise(owner: str, qtype: str, content: str) -> tuple[str, str, str]:
-    if qtype in ("PTR", "NS", "SOA", "CNAME"):
-        content = " ".join(t.rstrip(".") for t in content.split())
+    """One spelling for a record in the dump and in `pphook export`'s text (absolute
+    names with or without their final dot; TXT strings as they are)."""
+    if qtype != "TXT":
+        content = " ".join(t.rstrip(".") if t != "." else t for t in content.split())
     return owner.rstrip(".").lower(), qtype, content
 
 
@@ -169,7 +190,7 @@ def export_check(config: Path, dump: Path, zones: list[str]) -> dict[str, Any]:
     dumped: dict[str, set[tuple[str, str, str]]] = {z: set() for z in zones}
     with open(dump / "records.tsv", encoding="utf-8") as src:
         for line in src:
-            zone, owner, qtype, content = line.rstrip("\n").split("\t")
+            zone, owner, qtype, content = line.rstrip("\n").split("\t")[:4]
             if zone in dumped:
                 dumped[zone].add(_normalise(owner, qtype, content))
     checked: list[str] = []
@@ -339,41 +360,42 @@ def propagation_phase(
     dump: Path,
     size: int,
     *,
-    refresh_interval: float,
+    changes: int,
     tag: str,
-    changes: int | None = None,
-    gap: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
-    timeout = 30.0 + size / 2000
-    if gap is None:
-        gap = (0.2, 0.8) if args.smoke else (0.5, 2.5)
+    """Changes in phpIPAM -> answers of the recommended deployment, pdns caches on."""
+    timeout = 10.0 + size / 100_000  # a change not seen by then counts at this bound
+    gap = (0.2, 0.8) if args.smoke else (0.5, 2.5)
     data = PhpipamData(db.connect_admin())
     try:
-        with stack("relay", "default", ctx) as st:
+        with stack(RECOMMENDED, "default", ctx) as st:
             wait_answering(st.pdns.port, [("example.com", "SOA")], timeout=ctx.start_timeout)
             res = prop_mod.run(
                 data,
                 st.pdns.port,
                 dump / "records.tsv",
-                changes=args.changes if changes is None else changes,
+                changes=changes,
                 gap=gap,
                 poll_ms=5,
                 change_timeout=timeout,
                 seed=len(tag) * 7 + ord(tag[-1]),
                 tag=tag,
+                max_seconds=args.propagation_seconds,
             )
     finally:
         data.close()
     # a change never seen counts at the bound, so percentiles stay honest
     lat = res.latencies + [timeout] * res.timeouts
     summary = {
-        "backend": "relay",
+        "backend": RECOMMENDED,
         "caches": "default",
-        "refresh_interval": refresh_interval,
+        "refresh_interval": args.refresh_interval,
         "changes": res.changes,
+        "planned": changes,
         "seen": len(res.latencies),
         "timeouts": res.timeouts,
         "timeout_bound": timeout,
+        "max_seconds": args.propagation_seconds,
         "gap": list(gap),
         "poll_ms": 5,
         "seconds": res.seconds,
@@ -393,6 +415,41 @@ def propagation_phase(
         f"p99 {summary['p99']}, timeouts {res.timeouts}"
     )
     return summary
+
+
+def pphook_memory(st: Any, serve_pid: int) -> dict[str, Any]:
+    """Memory of every pphook process of a running stack: `serve` and each coprocess
+    pdns started. PSS (a page shared by k processes counts 1/k in each: the LMDB
+    snapshot all of them map, the interpreter's text) sums to what they hold together;
+    RSS counts shared pages once per process."""
+    coprocesses = children_of(st.pid)
+    per: list[dict[str, Any]] = []
+    for role, pid in [("serve", serve_pid)] + [("coprocess", c) for c in coprocesses]:
+        rollup = proc_rollup_kb(pid)
+        if rollup is None:
+            continue
+        per.append(
+            {
+                "role": role,
+                "pid": pid,
+                "pss_kb": rollup.get("Pss"),
+                "rss_kb": rollup.get("Rss"),
+                "pss_anon_kb": rollup.get("Pss_Anon"),
+                "pss_file_kb": rollup.get("Pss_File"),
+                "hwm_kb": proc_status_kb(pid, "VmHWM"),
+            }
+        )
+    return {
+        "backend": st.backend,
+        "caches": st.caches,
+        "processes": per,
+        "coprocesses": sum(1 for x in per if x["role"] == "coprocess"),
+        "pss_kb_total": sum(x["pss_kb"] or 0 for x in per),
+        "rss_kb_total": sum(x["rss_kb"] or 0 for x in per),
+        "serve_pss_kb": next((x["pss_kb"] for x in per if x["role"] == "serve"), None),
+        "serve_rss_kb": next((x["rss_kb"] for x in per if x["role"] == "serve"), None),
+        "serve_hwm_kb": proc_status_kb(serve_pid, "VmHWM"),
+    }
 
 
 def wait_idle(pid: int, *, timeout: float, window: float = 2.0, busy: float = 0.1) -> float:
@@ -426,12 +483,10 @@ def summarise_error(exc: BaseException) -> str:
     return text[:400]
 
 
-_BUILT = re.compile(r"snapshot (\d+) built.*?([0-9.]+) s$", re.M)
-
-
-def serve_builds(serve: PphookServe) -> list[float]:
-    """Seconds of every snapshot build `serve` logged, in order."""
-    return [float(m.group(2)) for m in _BUILT.finditer(serve.logs())]
+def serve_activity(serve: PphookServe) -> list[float]:
+    """Seconds of every build or incremental update `serve` logged, in order."""
+    logged = serve_start.log_figures(serve.logs())
+    return [float(b["seconds"]) for b in logged["builds"]] + list(logged["changed_rows"])
 
 
 def py_spy(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes] | None:
@@ -477,23 +532,31 @@ def run_size(size: int, args: argparse.Namespace, db: BenchMariaDB, work: Path) 
         "duplicate_macs": g.duplicate_macs,
         "subnets": len(g.subnet_ids),
         "reverse": ds.reverse,
+        "aliases": ds.aliases,
     }
-    log(f"n={size}: {g.total} rows in {ds.seconds:.1f} s")
+    log(f"n={size}: {g.total} rows in {ds.seconds:.1f} s, aliases {ds.aliases}")
 
-    sections = pphook_sections(
-        db,
-        sdir,
-        ds.reverse,
-        pdns_socket_dir=socket_dir,
-        refresh_interval=args.refresh_interval,
-        full_reload_interval=3600,
-    )
-    config = write_config(sdir / "pphook.toml", sections)
-    result["pphook_config"] = (sdir / "pphook.toml").read_text()
+    def sections_for(state: str, snapshot: str) -> dict[str, Any]:
+        return pphook_sections(
+            db,
+            sdir,
+            ds.reverse,
+            pdns_socket_dir=socket_dir,
+            refresh_interval=args.refresh_interval,
+            full_reload_interval=3600,
+            state_name=state,
+            snapshot_dir=sdir / snapshot,
+        )
+
+    # the snapshot phase and `pphook export` get a state store of their own, so `serve`
+    # starts on a new one (and an empty snapshot directory): a real cold start
+    cost_config = write_config(sdir / "pphook-cost.toml", sections_for("cost.db", "cost-snap"))
+    sections = sections_for("state.db", "snapshot")
+    result["pphook_config"] = write_config(sdir / "pphook.toml", sections).read_text()
 
     log(f"n={size}: snapshot build / refresh check / dump")
     dump = sdir / "dump"
-    snap = snapshot_phase(config, size, dump, args.smoke)
+    snap = snapshot_phase(cost_config, size, dump, args.smoke)
     result["snapshot"] = snap
     log(
         f"n={size}: builds {[round(b, 2) for b in snap['builds']]} s, "
@@ -507,7 +570,7 @@ def run_size(size: int, args: argparse.Namespace, db: BenchMariaDB, work: Path) 
         if size <= 100_000
         else [min(zones, key=lambda z: z["records"])["name"]]
     )
-    result["export_check"] = export_check(config, dump, check_zones)
+    result["export_check"] = export_check(cost_config, dump, check_zones)
     log(f"n={size}: export check {result['export_check']}")
 
     log(f"n={size}: loading gmysql")
@@ -525,41 +588,59 @@ def run_size(size: int, args: argparse.Namespace, db: BenchMariaDB, work: Path) 
         pools.write_queries(qf, args.queries, seed=1000 * size + i)
         qfiles.append(qf)
     ready_names = [(n, "A") for n in pools.a[:100]] + [(n, "PTR") for n in pools.ptr4[:100]]
+    check = scaling_mod.check_name(dump / "records.tsv")
 
-    log(f"n={size}: starting pphook serve")
-    t0 = time.monotonic()
+    log(f"n={size}: starting pphook serve (cold: empty snapshot directory, new state store)")
     serve = PphookServe(sections)
-    serve.start(timeout=120 + size / 1000)
     start_timeout = 60 + size / 2000
-    result["serve"] = {
-        "start_seconds": time.monotonic() - t0,
-        "first_build_logged": next(iter(serve_builds(serve)), None),
-    }
-    assert serve.proc is not None
-    serve_pid = serve.proc.pid
-    result["serve"]["rss_kb_socket"] = proc_status_kb(serve_pid, "VmRSS")
-    # after the socket appears `serve` may still be busy (persisting the snapshot,
-    # settle rebuilds): wait until it idles, so later phases measure steady state
-    result["serve"]["settle_seconds"] = wait_idle(serve_pid, timeout=60 + size / 5000)
-    result["serve"]["rss_kb_start"] = proc_status_kb(serve_pid, "VmRSS")
-    result["serve"]["hwm_kb_start"] = proc_status_kb(serve_pid, "VmHWM")
-    ctx = StackContext(db, config, serve, socket_dir, args.pipe_timeout_ms, start_timeout)
-    result["throughput"] = []
-    result["axfr"] = []
-    axfr_runs = min(args.runs, 3) if size <= 100_000 else 1
-    axfr_timeout = 60 + size / 5000
     try:
+        cold = serve_start.start_timed(serve, timeout=120 + size / 1000)
+        log(
+            f"n={size}: first generation published {cold['published_seconds']:.2f} s "
+            f"after the spawn (socket {cold['socket_seconds']:.2f} s)"
+        )
+        result["serve"] = {"cold": cold}
+        assert serve.proc is not None
+        serve_pid = serve.proc.pid
+        result["serve"]["rss_kb_socket"] = proc_status_kb(serve_pid, "VmRSS")
+        # after the first publication `serve` may still be busy (start-up work after
+        # the socket): wait until it idles, so later phases measure steady state
+        result["serve"]["settle_seconds"] = wait_idle(serve_pid, timeout=60 + size / 5000)
+        result["serve"]["rss_kb_start"] = proc_status_kb(serve_pid, "VmRSS")
+        result["serve"]["hwm_kb_start"] = proc_status_kb(serve_pid, "VmHWM")
+        ctx = StackContext(db, serve, socket_dir, start_timeout)
+
+        if args.scaling_list:
+            log(f"n={size}: backend-only scaling, workers {args.scaling_list}")
+            try:
+                buffer, lookups = query_buffer(
+                    qfiles[-1], scaling_mod.zone_ids(dump), args.scaling_queries
+                )
+                result["scaling"] = scaling_mod.run(
+                    serve.snapshot_dir,
+                    buffer,
+                    lookups,
+                    check,
+                    worker_counts=args.scaling_list,
+                    runs=args.runs,
+                    warmup=1.0 if args.smoke else 3.0,
+                    duration=args.scaling_duration,
+                    workdir=sdir,
+                )
+            except Exception as exc:
+                result["errors"].append(f"scaling: {summarise_error(exc)}")
+                log(f"  ERROR scaling: {exc}")
+
+        result["throughput"] = []
+        result["axfr"] = []
+        axfr_runs = min(args.runs, 3) if size <= 100_000 else 1
+        axfr_timeout = 60 + size / 5000
         if size > args.throughput_max_size:
             result["skipped"].append(
-                f"throughput, AXFR and propagation at {size} (--throughput-max-size)"
+                f"throughput, AXFR, memory under load and propagation at {size} "
+                "(--throughput-max-size)"
             )
         for backend in args.backend_list if size <= args.throughput_max_size else []:
-            if backend == "pipe" and size > args.pipe_max_size:
-                result["skipped"].append(
-                    f"pipe (standalone) at {size}: every coprocess (3 distributor threads "
-                    "+ TCP + zone-cache fill) builds and holds its own snapshot"
-                )
-                continue
             for caches in args.cache_list:
                 log(f"n={size}: {backend} caches {caches}")
                 entry: dict[str, Any] = {"backend": backend, "caches": caches}
@@ -582,8 +663,18 @@ def run_size(size: int, args: argparse.Namespace, db: BenchMariaDB, work: Path) 
                             spy.wait(timeout=60)
                         if caches == "off" or "off" not in args.cache_list:
                             result["axfr"] += axfr_phase(st, zones, axfr_runs, axfr_timeout, sdir)
-                            result["axfr"][-1]["serve_rss_kb_after"] = proc_status_kb(
-                                serve_pid, "VmRSS"
+                        if backend == RECOMMENDED:
+                            # after the throughput runs (and the AXFRs): `serve` and
+                            # every coprocess pdns started; the larger of the cache
+                            # settings is the one judged
+                            mem = pphook_memory(st, serve_pid)
+                            result.setdefault("memory_all", []).append(mem)
+                            result["memory"] = max(
+                                result["memory_all"], key=lambda m: m["pss_kb_total"]
+                            )
+                            log(
+                                f"  memory: PSS {mem['pss_kb_total'] / 1024:.0f} MiB in "
+                                f"serve + {mem['coprocesses']} coprocesses"
                             )
                 except Exception as exc:  # one broken config must not lose the others
                     entry["error"] = summarise_error(exc)
@@ -591,63 +682,40 @@ def run_size(size: int, args: argparse.Namespace, db: BenchMariaDB, work: Path) 
                     log(f"  ERROR {backend}/{caches}: {entry['error']}")
                 result["throughput"].append(entry)
 
-        if size <= args.propagation_max_size and size <= args.throughput_max_size:
-            log(f"n={size}: propagation ({args.changes} changes)")
+        if size <= args.throughput_max_size:
+            changes = args.changes if size <= LARGE else args.large_changes
+            log(f"n={size}: propagation ({changes} changes, {RECOMMENDED}, caches on)")
             try:
-                before = len(serve_builds(serve))
+                before = len(serve_activity(serve))
                 result["propagation"] = propagation_phase(
-                    ctx, args, db, dump, size, refresh_interval=args.refresh_interval, tag="p1"
+                    ctx, args, db, dump, size, changes=changes, tag="p1"
                 )
-                result["propagation"]["serve_builds"] = serve_builds(serve)[before:]
+                result["propagation"]["serve_builds"] = serve_activity(serve)[before:]
             except Exception as exc:
                 result["errors"].append(f"propagation: {summarise_error(exc)}")
                 log(f"  ERROR propagation: {exc}")
-        elif size > args.propagation_max_size and args.large_changes > 0:
-            # Not the target (that is at 100k), but what an operator of a big
-            # phpIPAM sees, and the rebuilds it causes are part of `serve`'s memory.
-            log(f"n={size}: a few changes ({args.large_changes}; the target is at 100k)")
-            try:
-                before = len(serve_builds(serve))
-                result["propagation_large"] = propagation_phase(
-                    ctx,
-                    args,
-                    db,
-                    dump,
-                    size,
-                    refresh_interval=args.refresh_interval,
-                    tag="p3",
-                    changes=args.large_changes,
-                    gap=(8.0, 12.0),
-                )
-                result["propagation_large"]["serve_builds"] = serve_builds(serve)[before:]
-            except Exception as exc:
-                result["errors"].append(f"propagation (large): {summarise_error(exc)}")
-                log(f"  ERROR propagation (large): {exc}")
         result["serve"]["rss_kb_end"] = proc_status_kb(serve_pid, "VmRSS")
         result["serve"]["hwm_kb_end"] = proc_status_kb(serve_pid, "VmHWM")
-        result["serve"]["builds_logged"] = serve_builds(serve)
+        result["serve"]["log"] = serve_start.log_figures(serve.logs())
+
+        log(f"n={size}: restarting pphook serve (snapshot directory kept)")
+        try:
+            result["restart"] = serve_start.restart_timed(
+                serve, check, timeout=120 + size / 1000, workdir=sdir
+            )
+            log(
+                f"  a new coprocess answered {result['restart']['coprocess_answer_seconds']:.2f}"
+                f" s after its spawn; serve published again "
+                f"{result['restart']['serve']['published_seconds']:.2f} s after its spawn"
+            )
+        except Exception as exc:
+            result["errors"].append(f"restart: {summarise_error(exc)}")
+            log(f"  ERROR restart: {exc}")
+    except Exception as exc:
+        result["errors"].append(f"serve: {summarise_error(exc)}")
+        log(f"  ERROR serve: {exc}")
     finally:
         serve.cleanup()
-    fast = args.fast_refresh_interval
-    if fast > 0 and size <= args.propagation_max_size and size <= args.throughput_max_size:
-        log(f"n={size}: propagation again with server.refresh_interval {fast}")
-        fast_sections = dict(sections)
-        fast_sections["server"] = {**sections["server"], "refresh_interval": fast}
-        serve = PphookServe(fast_sections)
-        try:
-            serve.start(timeout=120 + size / 1000)
-            fast_ctx = StackContext(
-                db, config, serve, socket_dir, args.pipe_timeout_ms, start_timeout
-            )
-            result["propagation_fast"] = propagation_phase(
-                fast_ctx, args, db, dump, size, refresh_interval=fast, tag="p2"
-            )
-            result["propagation_fast"]["serve_builds"] = serve_builds(serve)[1:]
-        except Exception as exc:
-            result["errors"].append(f"propagation (fast refresh): {summarise_error(exc)}")
-            log(f"  ERROR propagation (fast refresh): {exc}")
-        finally:
-            serve.cleanup()
     for qf in qfiles:
         qf.unlink(missing_ok=True)
     return result
@@ -664,19 +732,38 @@ def settings_summary(args: argparse.Namespace) -> dict[str, Any]:
         "query_mix": dict(dnsperf_mod.MIX),
         "dnsperf": f"-c 10 -T 1 -q 100 -t 5 -l {args.duration:g}",
         "backends": args.backend_list,
+        "recommended": RECOMMENDED,
         "caches": {c: CACHES[c] for c in args.cache_list},
         "changes": args.changes,
-        "pipe_timeout_ms": args.pipe_timeout_ms,
-        "refresh_interval": args.refresh_interval,
-        "fast_refresh_interval": args.fast_refresh_interval,
         "large_changes": args.large_changes,
+        "propagation_seconds": args.propagation_seconds,
+        "refresh_interval": args.refresh_interval,
         "full_reload_interval": 3600,
         "buffer_pool": args.buffer_pool,
-        "pipe_max_size": args.pipe_max_size,
-        "propagation_max_size": args.propagation_max_size,
         "throughput_max_size": args.throughput_max_size,
+        "scaling_workers": args.scaling_list,
+        "scaling_duration": args.scaling_duration,
+        "scaling_queries": args.scaling_queries,
         "smoke": args.smoke,
     }
+
+
+def previous_figures(path: Path) -> dict[str, Any] | None:
+    """The previous run's key figures (read before this run overwrites its file)."""
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    try:
+        return {
+            "date": previous["env"]["date"],
+            "commit": previous["env"]["versions"].get("pphook commit"),
+            "command": previous.get("command"),
+            "figures": key_figures(previous),
+        }
+    except (KeyError, TypeError, ValueError) as exc:
+        log(f"previous results in {path} not understood ({exc}); not shown")
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -690,6 +777,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "env": asdict(environment()),
         "settings": settings_summary(args),
+        "previous": previous_figures(args.previous),
         "sizes": {},
     }
     db = BenchMariaDB(buffer_pool=args.buffer_pool, keep_files=args.keep)

@@ -12,9 +12,11 @@ one JSON object on stdout:
   from /proc by the bench).
 
 With ``--dump``, the last snapshot's records are written as ``records.tsv`` (zone,
-owner, type, content) and ``zones.json``: exactly what ``pphook export ZONE`` renders
-(``zone_to_text`` iterates the same ``Snapshot.zone_records``), without dnspython's
-cost of building a 1M-record zone object.
+owner, type, content, TTL) and ``zones.json``: exactly what ``pphook export ZONE``
+renders (``zone_to_text`` iterates the same ``Snapshot.zone_records``: phpIPAM hosts,
+aliases, static records, name server addresses, delegations), without dnspython's
+cost of building a 1M-record zone object. The TTL is the one pdns is given
+(``Snapshot.ttl_for``: static records keep their own), so gmysql serves the same.
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.dump / "records.tsv", "w", encoding="utf-8") as out:
             for zone in snap.zones:
                 for owner, qtype, content in snap.zone_records(zone):
-                    out.write(f"{zone.name}\t{owner}\t{qtype}\t{content}\n")
+                    ttl = snap.ttl_for(owner, qtype)
+                    out.write(f"{zone.name}\t{owner}\t{qtype}\t{content}\t{ttl}\n")
         meta = {"ttl": snap.ttl, "zones": result["zones"]}
         (args.dump / "zones.json").write_text(json.dumps(meta, indent=1))
     json.dump(result, sys.stdout)
