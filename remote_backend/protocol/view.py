@@ -44,3 +44,9 @@ class AnswerView(Protocol):
     def list_values(self, zone: ZoneInfo) -> Iterable[tuple[str, bytes]]:
         """(owner, value) of every owner of ``zone`` that has records (no ENTs)."""
         ...
+
+    def list_raw(self, zone: ZoneInfo) -> tuple[list[bytes], list[bytes]]:
+        """The owners (ASCII, no trailing dot) and values of ``zone`` in key order, as
+        two lists (``list`` replies are built from them in bulk); empty non-terminals
+        may be among them."""
+        ...

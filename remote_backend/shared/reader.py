@@ -23,6 +23,7 @@ import os
 import struct
 import time
 from collections.abc import Iterator, Mapping
+from itertools import islice, takewhile
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,20 @@ class SnapshotView:
             return None
         with self._env.begin(db=self._names) as txn:
             return txn.get(key)
+
+    def list_raw(self, zone: ZoneInfo) -> tuple[list[bytes], list[bytes]]:
+        prefix = zone_prefix(zone.id)
+        end = prefix + b"\x80"  # above every key of the zone (names are ASCII)
+        with self._env.begin(db=self._names) as txn:
+            # two passes, each iterated in C: the keys up to the zone's end, then as
+            # many values (an AXFR's coprocess does this for a whole zone)
+            cursor = txn.cursor()
+            if not cursor.set_range(prefix):
+                return [], []
+            keys = list(takewhile(end.__gt__, cursor.iternext(keys=True, values=False)))
+            cursor.set_range(prefix)
+            values = list(islice(cursor.iternext(keys=False, values=True), len(keys)))
+        return [key[2:] for key in keys], values
 
     def list_values(self, zone: ZoneInfo) -> Iterator[tuple[str, bytes]]:
         prefix = zone_prefix(zone.id)

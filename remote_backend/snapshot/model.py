@@ -124,6 +124,14 @@ class Snapshot:
             if value is not None:
                 yield owner, value
 
+    def list_raw(self, zone: ZoneInfo) -> tuple[list[bytes], list[bytes]]:
+        owners: list[bytes] = []
+        values: list[bytes] = []
+        for owner, value in self.list_values(zone):
+            owners.append(owner.encode("ascii"))
+            values.append(value)
+        return owners, values
+
     def zone_records(self, zone: Zone, *, sort: bool = False) -> Iterator[tuple[str, str, str]]:
         """(owner, qtype, content) of every record of ``zone``, SOA first.
 
