@@ -113,35 +113,34 @@ def _verdict(
     allow_underscore: bool,
 ) -> tuple[Code, str, tuple[int, ...]] | None:
     """Why alias ``name`` of a row published as ``target`` cannot be published."""
-    shown = quote(name)
     problem = hostname_problem(name, allow_underscore=allow_underscore)
     if problem is not None:
         return Code.HOSTNAME_INVALID, f"alias {quote(raw)} {problem}", ()
     if zones.find(name) is None:
-        return Code.ZONE_NOT_FOUND, f"alias {shown} is in no served forward zone", ()
+        return Code.ZONE_NOT_FOUND, f"alias {quote(name)} is in no served forward zone", ()
     cut = cuts.find(name)
     if cut is not None:
         return (
             Code.DELEGATED,
-            f"alias {shown} is at or below the delegation {quote(cut)}: that name belongs "
+            f"alias {quote(name)} is at or below the delegation {quote(cut)}: that name belongs "
             "to the delegated zone's servers",
             (),
         )
     if name == target:
-        return Code.ALIAS_CONFLICT, f"alias {shown} is the row's own name", ()
+        return Code.ALIAS_CONFLICT, f"alias {quote(name)} is the row's own name", ()
     if name in facts.apexes:
-        return Code.ALIAS_CONFLICT, f"alias {shown} is a zone apex, which holds no CNAME", ()
+        return Code.ALIAS_CONFLICT, f"alias {quote(name)} is a zone apex, which holds no CNAME", ()
     if name in hosts:
         return (
             Code.ALIAS_CONFLICT,
-            f"alias {shown} is the name of a published host: a name holds a CNAME or "
+            f"alias {quote(name)} is the name of a published host: a name holds a CNAME or "
             "other data, never both",
             (),
         )
     if name in facts.names:
         return (
             Code.ALIAS_CONFLICT,
-            f"alias {shown} holds static records (zones.static_dir or "
+            f"alias {quote(name)} holds static records (zones.static_dir or "
             "zones.nameserver_addresses): a name holds a CNAME or other data, never both",
             (),
         )
@@ -149,7 +148,7 @@ def _verdict(
     if claimed is not None and claimed[0] != target:
         return (
             Code.ALIAS_CONFLICT,
-            f"alias {shown} already points to {quote(claimed[0])} for row {claimed[1]}",
+            f"alias {quote(name)} already points to {quote(claimed[0])} for row {claimed[1]}",
             (claimed[1],),
         )
     return None

@@ -367,36 +367,40 @@ class _BlockedNames:
     """Why a FQDN is not the phpIPAM host's to publish: at or below a delegation
     (``DELEGATED``), or held by a static CNAME (``STATIC_CONFLICT``)."""
 
-    __slots__ = ("_cnames", "_cuts", "_seen")
+    __slots__ = ("_cnames", "_cut_names", "_cuts", "_parents")
 
     def __init__(self, facts: ZoneFacts) -> None:
         self._cuts = ZoneIndex(facts.cuts)
+        self._cut_names = frozenset(facts.cuts)
         self._cnames = facts.cnames
-        self._seen: dict[str, Rejection | None] = {}
+        # parent name -> the cut at or above it (None: none); most rows share a parent
+        self._parents: dict[str, str | None] = {}
 
     def rejection(self, fqdn: str) -> Rejection | None:
-        try:
-            return self._seen[fqdn]
-        except KeyError:
-            pass
-        cut = self._cuts.find(fqdn)
-        verdict: Rejection | None = None
+        if fqdn in self._cut_names:
+            cut: str | None = fqdn
+        else:
+            parent = fqdn.partition(".")[2]
+            try:
+                cut = self._parents[parent]
+            except KeyError:
+                cut = self._cuts.find(parent) if parent else None
+                if len(self._parents) < 1 << 16:
+                    self._parents[parent] = cut
         if cut is not None:
-            verdict = Rejection(
+            return Rejection(
                 Code.DELEGATED,
                 f"{quote(fqdn)} is at or below the delegation {quote(cut)} (NS in "
                 "zones.static_dir): that name belongs to the delegated zone's servers; "
                 "not published",
             )
-        elif fqdn in self._cnames:
-            verdict = Rejection(
+        if fqdn in self._cnames:
+            return Rejection(
                 Code.STATIC_CONFLICT,
                 f"{quote(fqdn)} is a CNAME in zones.static_dir: a name holds a CNAME or "
                 "other data, never both; the static record wins, the host is not published",
             )
-        if len(self._seen) < 1 << 16:
-            self._seen[fqdn] = verdict
-        return verdict
+        return None
 
 
 def _section_lookup(subnets: Mapping[int, SubnetRow]) -> Callable[[int | None], int | None]:

@@ -43,6 +43,9 @@ STATIC = StaticData(
                 StaticRecord("a.example.com", "TXT", 60, '"hello \\"there\\""'),
                 StaticRecord("c.example.com", "A", 60, "10.0.0.99"),  # one A, its own TTL
                 StaticRecord("www.example.com", "CNAME", 300, "a.example.com"),
+                # one record of a plain type at the zone-wide TTL: the bulk path
+                StaticRecord("www2.example.com", "CNAME", 3600, "a.example.com"),
+                StaticRecord("odd.example.com", "CNAME", 3600, "a\\032b.example.com"),
                 StaticRecord("sub.example.com", "NS", 300, "ns.sub.example.com"),
                 StaticRecord("ns.sub.example.com", "A", 300, "192.0.2.99"),
             ),
