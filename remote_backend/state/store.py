@@ -60,6 +60,7 @@ HISTORY_PER_ZONE = 50
 SERIAL_MAX = 2**32 - 1
 RESET_HELP = "docs/operations.md, 'Resetting the state store'"
 _ATTEMPTS = 6  # tries of a write transaction that lost a race to another process
+_OPEN_ATTEMPTS = 12  # tries of creating the tables (every starting coprocess races)
 # MariaDB/MySQL: deadlock, lock wait timeout; table or index created meanwhile
 _MYSQL_RACES = frozenset({1213, 1205, 1050, 1061})
 
@@ -164,15 +165,27 @@ def _lost_race(exc: sa.exc.SQLAlchemyError) -> bool:
     return "already exists" in str(orig or exc)  # SQLite: table/index created meanwhile
 
 
+def _sqlite_busy_at_open(exc: sa.exc.SQLAlchemyError) -> bool:
+    """SQLite's "database is locked" while processes open a new file together.
+
+    Switching a new file to WAL needs its exclusive lock; when several connections
+    hold the shared lock and all want it, SQLite answers some of them SQLITE_BUSY at
+    once, without waiting busy_timeout (waiting could deadlock). Opening again is safe:
+    the journal mode and ``create_all`` are idempotent. Only the open retries on it: a
+    write transaction starts with BEGIN IMMEDIATE, which waits the whole busy_timeout."""
+    return isinstance(exc, sa.exc.OperationalError) and "database is locked" in str(exc.orig)
+
+
 def create_tables(engine: Engine, meta: sa.MetaData = metadata) -> None:
     """``create_all`` that tolerates other processes creating the same tables at the
     same moment (checkfirst alone races: "table zone_serials already exists")."""
-    for attempt in range(1, _ATTEMPTS + 1):
+    for attempt in range(1, _OPEN_ATTEMPTS + 1):
         try:
             meta.create_all(engine)
             return
         except sa.exc.SQLAlchemyError as exc:
-            if attempt == _ATTEMPTS or not _lost_race(exc):
+            lost = _lost_race(exc) or _sqlite_busy_at_open(exc)
+            if attempt == _OPEN_ATTEMPTS or not lost:
                 raise
             time.sleep(random.uniform(0.01, 0.05) * attempt)
 

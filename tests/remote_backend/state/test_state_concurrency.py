@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
 
 from infra.mariadb import MariaDBServer
+
+from remote_backend.state import StateStore
 
 PROCESSES = 8
 ROUNDS = 2
@@ -83,3 +87,35 @@ def test_new_mariadb_store_opened_by_eight_processes_at_once(
     for n in range(ROUNDS):
         url = mariadb.create_database(f"pphook_state_{uuid.uuid4().hex[:8]}")
         assert_all_agree(run_together(url, tmp_path / f"go-{n}"))
+
+
+def test_new_sqlite_store_opens_while_another_process_holds_its_write_lock(
+    tmp_path: Path,
+) -> None:
+    """Switching a new file to WAL while another connection holds the write lock: SQLite
+    answers "database is locked" at once, without waiting busy_timeout (seen with eight
+    coprocesses starting together on Debian 13). The open tries again and succeeds once
+    the lock is released."""
+    path = tmp_path / "state.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # a new, rollback-journal file: its write lock
+    holder.execute("CREATE TABLE other_process (x)")
+    opened: list[StateStore] = []
+    failed: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            opened.append(StateStore(f"sqlite:///{path}"))
+        except BaseException as exc:  # the test reports it
+            failed.append(exc)
+
+    opener = threading.Thread(target=open_store)
+    opener.start()
+    time.sleep(0.3)  # the opener meets the held lock
+    holder.execute("COMMIT")
+    holder.close()
+    opener.join(timeout=30)
+    assert not failed, failed
+    assert opened
+    serials = opened[0].serials_for({"example.com": "fp-a"}, now=T0)
+    assert serials == {"example.com": int(T0)}
