@@ -304,6 +304,19 @@ class LiveSnapshot:
                     log.info("phpIPAM reachable again; circuit closed")
                 self.breaker.success()
         self._write_status()
+        self._store_lists()
+
+    def _store_lists(self) -> None:
+        """After a refresh, not in it: the ``list`` replies of zones whose names moved,
+        built once here instead of in every AXFR's coprocess (``shared/lists.py``). At
+        most half the poll interval goes to starting them, so the next poll is not held
+        up by more than one zone's reply."""
+        if self.zones is None:
+            return
+        try:
+            self.shared.store_lists(self.builder.config.server.refresh_interval / 2)
+        except Exception:  # a cache only: transfers build the reply themselves
+            log.warning("cannot store list replies in the shared snapshot", exc_info=True)
 
     def _write_status(self) -> None:
         now = time.monotonic()

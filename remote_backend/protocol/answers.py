@@ -45,9 +45,22 @@ def list_reply(view: AnswerView, zone: ZoneInfo) -> bytes:
     the values are turned into list records in bulk, by C-level replaces over their
     concatenation (``_bulk_records``), and ``encode.list_records`` name by name only
     where that cannot apply. A test holds both byte for byte alike.
+
+    The shared snapshot may hold the reply already built (``shared/lists.py``: `serve`
+    builds it in idle time after a publication); it is used only when it was built from
+    exactly the names the view reads now, so both are the same bytes.
     """
+    stored = view.stored_list(zone)
+    if stored is not None:
+        return stored
     owners, values = view.list_raw(zone)
-    body = _bulk_records(owners, values, zone.id)
+    return build_list_reply(owners, values, zone.id)
+
+
+def build_list_reply(owners: list[bytes], values: list[bytes], zone_id: int) -> bytes:
+    """The ``list`` reply of a zone whose owners and values (``AnswerView.list_raw``)
+    are given: what every stored reply must equal byte for byte."""
+    body = _bulk_records(owners, values, zone_id)
     if body is None:
         pieces: list[bytes] = []
         for owner, value in zip(owners, values, strict=True):

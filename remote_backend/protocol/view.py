@@ -50,3 +50,9 @@ class AnswerView(Protocol):
         two lists (``list`` replies are built from them in bulk); empty non-terminals
         may be among them."""
         ...
+
+    def stored_list(self, zone: ZoneInfo) -> bytes | None:
+        """The whole ``list`` reply of ``zone`` if the view holds it ready, built from
+        exactly the values it reads now (``answers.list_reply`` then sends it as it
+        is); None: build it from ``list_raw``."""
+        ...

@@ -23,6 +23,9 @@ from typing import Any
 FORMAT = b"pphook-shared-1"
 NAMES_DB = b"names"
 META_DB = b"meta"
+# whole `list` replies `serve` built ahead, in idle time, with the generation each was
+# built from and when each zone's names last changed (``lists.py``)
+LISTS_DB = b"lists"
 META_FORMAT = b"format"
 META_GENERATION = b"generation"
 META_ZONES = b"zones"
@@ -49,6 +52,9 @@ MAX_KEY = 511  # LMDB's default key size limit; DNS names are <= 253 (plus escap
 # that is no answer pphook built. Bounded so that nothing read from the file makes a
 # reader copy gigabytes (the writer refuses to store more).
 MAX_VALUE = 1 << 20
+# One zone's stored `list` reply (a zone of 1M names is ~85 MB): bigger zones are
+# built per transfer, and a reader never copies more than this from a stored one.
+MAX_LIST = 1 << 28
 MAX_META = 1 << 24  # the zones JSON: 65,535 zones of a few hundred bytes each at most
 MAX_STATUS = 1 << 20  # `serve`'s status JSON
 

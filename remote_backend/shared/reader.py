@@ -23,7 +23,6 @@ import os
 import struct
 import time
 from collections.abc import Iterator, Mapping
-from itertools import islice, takewhile
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from remote_backend.errors import SnapshotUnavailableError
 from remote_backend.protocol.view import ZoneInfo
 from remote_backend.shared.layout import (
     FORMAT,
+    LISTS_DB,
     MAP_SIZE,
     MAX_KEY,
     MAX_STATUS,
@@ -51,6 +51,7 @@ from remote_backend.shared.layout import (
     zone_prefix,
     zones_from_json,
 )
+from remote_backend.shared.lists import usable, zone_raw
 from validators.zones import ZoneIndex
 
 _COUNTER = struct.Struct("<Q")
@@ -61,13 +62,29 @@ class SnapshotView:
     """One generation of the shared snapshot (``protocol.view.AnswerView``);
     ``generation``: the counter's value when it was read."""
 
-    __slots__ = ("_env", "_index", "_names", "generation", "zone_by_id", "zone_by_name", "zones")
+    __slots__ = (
+        "_env",
+        "_index",
+        "_lists",
+        "_meta",
+        "_names",
+        "generation",
+        "zone_by_id",
+        "zone_by_name",
+        "zones",
+    )
 
     def __init__(
-        self, env: lmdb.Environment, names: Any, generation: int, zones: tuple[ZoneMeta, ...]
+        self,
+        env: lmdb.Environment,
+        dbs: tuple[Any, Any, Any],
+        generation: int,
+        zones: tuple[ZoneMeta, ...],
     ) -> None:
+        """``dbs``: the names, meta and lists databases (lists None: a file written
+        before `serve` stored list replies)."""
         self._env = env
-        self._names = names
+        self._names, self._meta, self._lists = dbs
         self.generation = generation
         self.zones = zones
         self.zone_by_name: Mapping[str, ZoneMeta] = {z.name: z for z in zones}
@@ -89,18 +106,15 @@ class SnapshotView:
             return txn.get(key)
 
     def list_raw(self, zone: ZoneInfo) -> tuple[list[bytes], list[bytes]]:
-        prefix = zone_prefix(zone.id)
-        end = prefix + b"\x80"  # above every key of the zone (names are ASCII)
-        with self._env.begin(db=self._names) as txn:
-            # two passes, each iterated in C: the keys up to the zone's end, then as
-            # many values (an AXFR's coprocess does this for a whole zone)
-            cursor = txn.cursor()
-            if not cursor.set_range(prefix):
-                return [], []
-            keys = list(takewhile(end.__gt__, cursor.iternext(keys=True, values=False)))
-            cursor.set_range(prefix)
-            values = list(islice(cursor.iternext(keys=False, values=True), len(keys)))
-        return [key[2:] for key in keys], values
+        with self._env.begin() as txn:
+            return zone_raw(txn, self._names, zone.id)
+
+    def stored_list(self, zone: ZoneInfo) -> bytes | None:
+        if self._lists is None:
+            return None
+        # buffers: only the reply is copied, once, out of the map
+        with self._env.begin(buffers=True) as txn:
+            return usable(txn, self._meta, self._lists, zone.id)
 
     def list_values(self, zone: ZoneInfo) -> Iterator[tuple[str, bytes]]:
         prefix = zone_prefix(zone.id)
@@ -127,6 +141,7 @@ class SharedReader:
         self._env: lmdb.Environment | None = None
         self._names: Any = None
         self._meta: Any = None
+        self._lists: Any = None
         self._counter: mmap.mmap | None = None
         self._view: SnapshotView | None = None
         self._next_try = 0.0
@@ -174,7 +189,7 @@ class SharedReader:
 
     def _close(self) -> None:
         env, counter = self._env, self._counter
-        self._env = self._names = self._meta = self._counter = self._view = None
+        self._env = self._names = self._meta = self._lists = self._counter = self._view = None
         self._file = None
         self._next_try = 0.0
         if counter is not None:
@@ -207,12 +222,14 @@ class SharedReader:
             _check_length(env, self.directory)  # before the first page is read
             names = env.open_db(NAMES_DB, create=False)
             meta = env.open_db(META_DB, create=False)
+            lists = _open_lists(env)
         except (OSError, ValueError, lmdb.Error) as exc:
             if env is not None and env is not self._given_env:
                 env.close()
             self._problem = f"{self.directory}: {exc} (is `pphook serve` running?)"
             raise SnapshotUnavailableError(f"no shared snapshot: {self._problem}") from None
         self._env, self._names, self._meta, self._counter = env, names, meta, counter
+        self._lists = lists
         self._file = (st.st_dev, st.st_ino)
 
     def _read_view(self) -> SnapshotView:
@@ -235,11 +252,23 @@ class SharedReader:
                     f"generation {int(generation)} is not marked validated (`pphook serve` "
                     "checks what it finds at start, and refuses a damaged file)"
                 )
-            return SnapshotView(self._env, self._names, announced, zones_from_json(zones))
+            if self._lists is None:  # `serve` may have created it since
+                self._lists = _open_lists(self._env)
+            dbs = (self._names, self._meta, self._lists)
+            return SnapshotView(self._env, dbs, announced, zones_from_json(zones))
         except (OSError, ValueError, lmdb.Error) as exc:
             raise SnapshotUnavailableError(
                 f"the shared snapshot in {self.directory} cannot be served: {exc}"
             ) from None
+
+
+def _open_lists(env: lmdb.Environment) -> Any:
+    """The lists database, or None in a file written before `serve` stored list
+    replies (every list reply is then built)."""
+    try:
+        return env.open_db(LISTS_DB, create=False)
+    except lmdb.NotFoundError:
+        return None
 
 
 def length_problem(env: lmdb.Environment, directory: Path) -> str | None:

@@ -15,7 +15,11 @@ A valid generation (docs/architecture.md, "Durability and validation"):
   apex's starting with the SOA the meta records;
 - every zone's fingerprint is its content's (``snapshot.fingerprint``: the header its
   SOA record gives plus one hash per name), and its record count the records its
-  values hold.
+  values hold;
+- every ``list`` reply stored ahead that a reader would send (``lists.usable``) is,
+  byte for byte, the one its zone's names give (``answers.build_list_reply``). Stored
+  replies a reader would not send (stale, malformed) are ignored, as readers ignore
+  them.
 
 A full check reads every name once, a few microseconds each, so it runs when `serve`
 starts (in a child process, see ``admission``), never per lookup. Coprocesses then
@@ -40,10 +44,12 @@ from typing import Any, NoReturn
 import lmdb
 
 from remote_backend.errors import SnapshotRefusedError
+from remote_backend.protocol.answers import build_list_reply
 from remote_backend.protocol.encode import record_count, without_first
 from remote_backend.protocol.shape import ValueShapes, value_shapes
 from remote_backend.shared.layout import (
     FORMAT,
+    LISTS_DB,
     MAP_SIZE,
     MAX_KEY,
     MAX_META,
@@ -61,6 +67,7 @@ from remote_backend.shared.layout import (
     zone_prefix,
     zones_from_json,
 )
+from remote_backend.shared.lists import usable, zone_raw
 from remote_backend.shared.reader import length_problem
 from remote_backend.snapshot.fingerprint import header_from_soa, item_hash, sum_of_hashes
 
@@ -93,6 +100,12 @@ def validate_environment(env: lmdb.Environment, directory: Path) -> Verdict:
         meta_db = env.open_db(META_DB, create=False)
     except lmdb.Error as exc:
         raise _refused(directory, f"its databases cannot be opened ({exc})") from None
+    try:
+        lists_db = env.open_db(LISTS_DB, create=False)
+    except lmdb.NotFoundError:
+        lists_db = None  # written before list replies were stored: readers build them
+    except lmdb.Error as exc:
+        raise _refused(directory, f"its databases cannot be opened ({exc})") from None
     with env.begin(buffers=True) as txn:
         generation, zones = _meta(txn, meta_db, directory)
         entries = int(txn.stat(names_db)["entries"])
@@ -106,6 +119,8 @@ def validate_environment(env: lmdb.Environment, directory: Path) -> Verdict:
         if (int(raw) if raw and raw.isdigit() else 0) != generation:
             raise _refused(directory, "it changed while it was validated")
         checked = _check_names(txn, names_db, zones, directory)
+        if lists_db is not None:
+            _check_lists(txn, (names_db, meta_db, lists_db), zones, directory)
     if checked != entries:
         raise _refused(directory, f"{entries} names counted, {checked} read")
     return Verdict(generation, zones, entries, time.perf_counter() - started)
@@ -211,6 +226,23 @@ def _check_names(
     for check in checks.values():
         check.finish()
     return read
+
+
+def _check_lists(
+    txn: lmdb.Transaction, dbs: tuple[Any, Any, Any], zones: tuple[ZoneMeta, ...], directory: Path
+) -> None:
+    """Every stored ``list`` reply a reader would send is the one the zone's names give
+    (rebuilt here: as long as a coprocess takes for each, once per start)."""
+    names_db, meta_db, lists_db = dbs
+    for zone in zones:
+        stored = usable(txn, meta_db, lists_db, zone.id)
+        if stored is None:
+            continue
+        owners, values = zone_raw(txn, names_db, zone.id)
+        if stored != build_list_reply(owners, values, zone.id):
+            raise _refused(
+                directory, f"zone {zone.name}: its stored list reply is not what its names give"
+            )
 
 
 class _ZoneCheck:

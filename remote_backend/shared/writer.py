@@ -26,6 +26,7 @@ import lmdb
 from remote_backend.errors import SharedSnapshotError
 from remote_backend.shared.layout import (
     FORMAT,
+    LISTS_DB,
     MAP_SIZE,
     MAX_READERS,
     MAX_VALUE,
@@ -45,6 +46,7 @@ from remote_backend.shared.layout import (
     zones_from_json,
     zones_to_json,
 )
+from remote_backend.shared.lists import stamp_zones, store_one
 
 log = logging.getLogger("pphook.shared")
 
@@ -87,6 +89,9 @@ class SharedSnapshot:
             ) from exc
         self.names = self.env.open_db(NAMES_DB)
         self.meta = self.env.open_db(META_DB)
+        self.lists = self.env.open_db(LISTS_DB)
+        # zone id -> the (stamp, generation) whose list reply was over MAX_LIST
+        self.too_big: dict[int, tuple[bytes | None, int]] = {}
         for name, mode in (("data.mdb", 0o640), ("lock.mdb", 0o660)):
             _own(self.directory / name, mode, gid)
         self._generation_fd = _open_counter(generation_path(self.directory), gid)
@@ -184,10 +189,15 @@ class SharedSnapshot:
     ) -> int:
         """The publication's one write transaction, committed with fsync; its
         generation."""
+        # the zones whose names this publication writes: their stored list replies go
+        # (``lists``); collected per key, so this costs what the change costs
+        touched: set[bytes] = set()
         with self.env.begin(write=True) as txn:
             for zone_id in drop_zones:
+                touched.add(zone_prefix(zone_id))
                 _drop_range(txn, self.names, zone_prefix(zone_id))
             for key in deletes:
+                touched.add(key[:2])
                 txn.delete(key, db=self.names)
             cursor = txn.cursor(db=self.names)
             batch: list[tuple[bytes, bytes]] = []
@@ -200,11 +210,15 @@ class SharedSnapshot:
                     )
                 batch.append(item)
                 if len(batch) >= _PUT_BATCH:
+                    touched.update({key[:2] for key, _ in batch})
                     cursor.putmulti(batch, append=append)
                     batch = []
             if batch:
+                touched.update({key[:2] for key, _ in batch})
                 cursor.putmulti(batch, append=append)
             generation = self._next_generation(txn)
+            served = {zone_prefix(z.id) for z in zones}
+            stamp_zones(txn, self.lists, sorted(touched), generation, served)
             txn.put(META_ZONES, zones_to_json(zones), db=self.meta)
             txn.put(META_PUBLISHED_AT, repr(time.time()).encode(), db=self.meta)
             # built by `serve` itself: valid by construction
@@ -249,11 +263,29 @@ class SharedSnapshot:
         Its generation."""
         with self.env.begin(write=True) as txn:
             txn.drop(self.names, delete=False)
+            txn.drop(self.lists, delete=False)
             txn.delete(META_ZONES, db=self.meta)
             txn.delete(META_VALIDATED, db=self.meta)
             generation = self._next_generation(txn)
         self._announce(generation)
         return generation
+
+    def store_lists(self, budget: float) -> int:
+        """Build and store the ``list`` reply of each zone that has no usable one
+        (``lists``), largest zone first, between polls: the AXFR coprocess then sends
+        it instead of building it. No zone is started once ``budget`` seconds have
+        passed (one zone's is not interrupted). The number of replies stored."""
+        started = time.monotonic()
+        zones = self.stored_zones()
+        stored = 0
+        for zone in sorted(zones or (), key=lambda z: (-z.record_count, z.id)):
+            if time.monotonic() - started >= budget:
+                break
+            if store_one(self.env, (self.names, self.meta, self.lists), zone, self.too_big):
+                stored += 1
+        if stored:
+            log.debug("stored %d list replies in %.3f s", stored, time.monotonic() - started)
+        return stored
 
     def set_status(self, status: dict[str, Any]) -> None:
         """What `serve` says about itself (health, source, errors), for readers."""

@@ -124,6 +124,9 @@ class Snapshot:
             if value is not None:
                 yield owner, value
 
+    def stored_list(self, zone: ZoneInfo) -> bytes | None:
+        return None  # in memory, nothing is built ahead: list replies come from list_raw
+
     def list_raw(self, zone: ZoneInfo) -> tuple[list[bytes], list[bytes]]:
         owners: list[bytes] = []
         values: list[bytes] = []
