@@ -304,7 +304,8 @@ class LiveSnapshot:
                     log.info("phpIPAM reachable again; circuit closed")
                 self.breaker.success()
         self._write_status()
-        self._store_lists()
+        if not starting:  # serve's start waits for nothing it does not need: _run does it
+            self._store_lists()
 
     def _store_lists(self) -> None:
         """After a refresh, not in it: the ``list`` replies of zones whose names moved,
@@ -352,6 +353,7 @@ class LiveSnapshot:
         # not one interval after the build ended.
         interval = self.builder.config.server.refresh_interval
         started = time.monotonic()
+        self._store_lists()  # those of the publication serve started with
         while not self._stop.wait(max(0.0, interval - (time.monotonic() - started))):
             started = time.monotonic()
             self.tick()
