@@ -36,6 +36,15 @@ from remote_backend.shared.writer import SharedSnapshot
 log = logging.getLogger("pphook.service")
 
 STATUS_INTERVAL = 5.0  # seconds between two status records in the shared snapshot
+# Stored ``list`` replies (shared/lists.py): built once no new generation came for
+# LIST_QUIET seconds (a transfer follows a change by seconds: NOTIFY, then the
+# secondary's SOA query), at most LIST_BUDGET seconds of zones started per round, and
+# only for zones up to LIST_MAX_RECORDS records: a bigger zone's reply takes seconds to
+# build and its C-level steps would hold the GIL for tens of ms each, long enough to
+# delay the next poll; its transfers build the reply as before.
+LIST_QUIET = 1.0
+LIST_BUDGET = 5.0
+LIST_MAX_RECORDS = 250_000
 PHPIPAM = "phpIPAM"
 STATE_STORE = "state store"
 
@@ -87,6 +96,7 @@ class LiveSnapshot:
         self._last_status = 0.0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._published_at_mono = 0.0  # monotonic time of the last new generation
 
     # -- building ----------------------------------------------------------------
 
@@ -257,9 +267,12 @@ class LiveSnapshot:
     # -- background threads ----------------------------------------------------------
 
     def start(self) -> None:
-        thread = threading.Thread(target=self._run, name="pphook-refresh", daemon=True)
-        self._threads = [thread]
-        thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name="pphook-refresh", daemon=True),
+            threading.Thread(target=self._run_lists, name="pphook-lists", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -304,20 +317,17 @@ class LiveSnapshot:
                     log.info("phpIPAM reachable again; circuit closed")
                 self.breaker.success()
         self._write_status()
-        if not starting:  # serve's start waits for nothing it does not need: _run does it
-            self._store_lists()
 
-    def _store_lists(self) -> None:
-        """After a refresh, not in it: the ``list`` replies of zones whose names moved,
-        built once here instead of in every AXFR's coprocess (``shared/lists.py``). At
-        most half the poll interval goes to starting them, so the next poll is not held
-        up by more than one zone's reply."""
+    def store_lists(self) -> int:
+        """The ``list`` replies of zones whose names moved, built once here instead of
+        in every AXFR's coprocess (``shared/lists.py``); the number stored."""
         if self.zones is None:
-            return
+            return 0
         try:
-            self.shared.store_lists(self.builder.config.server.refresh_interval / 2)
+            return self.shared.store_lists(LIST_BUDGET, max_records=LIST_MAX_RECORDS)
         except Exception:  # a cache only: transfers build the reply themselves
             log.warning("cannot store list replies in the shared snapshot", exc_info=True)
+            return 0
 
     def _write_status(self) -> None:
         now = time.monotonic()
@@ -353,7 +363,19 @@ class LiveSnapshot:
         # not one interval after the build ended.
         interval = self.builder.config.server.refresh_interval
         started = time.monotonic()
-        self._store_lists()  # those of the publication serve started with
         while not self._stop.wait(max(0.0, interval - (time.monotonic() - started))):
             started = time.monotonic()
+            generation = self.generation
             self.tick()
+            if self.generation != generation:
+                self._published_at_mono = time.monotonic()
+
+    def _run_lists(self) -> None:
+        # Its own thread, so a reply being built never delays a poll (the refresh
+        # thread takes the GIL back between the builder's C-level steps); and only once
+        # the zones have been quiet for LIST_QUIET seconds, so a phpIPAM that changes all
+        # the time does not keep a core busy with replies the next change drops.
+        interval = self.builder.config.server.refresh_interval
+        while not self._stop.wait(max(interval, 0.1)):
+            if time.monotonic() - self._published_at_mono >= max(LIST_QUIET, interval):
+                self.store_lists()

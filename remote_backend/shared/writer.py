@@ -270,17 +270,20 @@ class SharedSnapshot:
         self._announce(generation)
         return generation
 
-    def store_lists(self, budget: float) -> int:
+    def store_lists(self, budget: float, max_records: int | None = None) -> int:
         """Build and store the ``list`` reply of each zone that has no usable one
-        (``lists``), largest zone first, between polls: the AXFR coprocess then sends
-        it instead of building it. No zone is started once ``budget`` seconds have
-        passed (one zone's is not interrupted). The number of replies stored."""
+        (``lists``), largest zone first: the AXFR coprocess then sends it instead of
+        building it. No zone is started once ``budget`` seconds have passed (one zone's
+        is not interrupted); zones over ``max_records`` records are left to their
+        transfers. The number of replies stored."""
         started = time.monotonic()
         zones = self.stored_zones()
         stored = 0
         for zone in sorted(zones or (), key=lambda z: (-z.record_count, z.id)):
             if time.monotonic() - started >= budget:
                 break
+            if max_records is not None and zone.record_count > max_records:
+                continue
             if store_one(self.env, (self.names, self.meta, self.lists), zone, self.too_big):
                 stored += 1
         if stored:

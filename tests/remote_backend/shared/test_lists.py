@@ -223,3 +223,23 @@ def test_a_publication_drops_only_the_replies_of_the_zones_it_touches(
     assert "example.com" in kept and "lab.example.com" not in kept
     assert not any(z.name.endswith("in-addr.arpa") and z.name in kept for z in view.zones)
     check_sent_equals_built(view)
+
+
+def test_zones_over_the_size_cap_are_left_to_their_transfers(tmp_path: Path) -> None:
+    """`serve` stores no reply for a zone bigger than its cap (building it would hold the
+    refresh thread's GIL too long): that zone's transfers still get the whole zone."""
+    snap = SharedSnapshot(tmp_path / "snap")
+    hosts: list[Row] = [(f"h{i}", "example.com", IPv4Address(f"10.0.0.{i}")) for i in range(1, 9)]
+    Publisher(snap, StateStore(f"sqlite:///{tmp_path}/state.db"), ZONES).publish(draft(hosts, None))
+    try:
+        view = SharedReader(snap.directory, snap.env).current()
+        big = view.zone_by_name["example.com"]
+        small = [z for z in view.zones if z.record_count < big.record_count]
+        assert small, "the test needs a zone smaller than example.com"
+        stored = snap.store_lists(60.0, max_records=big.record_count - 1)
+        view = SharedReader(snap.directory, snap.env).current()
+        assert view.stored_list(big) is None
+        assert stored == sum(1 for z in view.zones if z.record_count < big.record_count)
+        check_sent_equals_built(view)  # example.com's reply is built, and complete
+    finally:
+        snap.close()
