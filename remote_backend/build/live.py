@@ -42,7 +42,7 @@ STATUS_INTERVAL = 5.0  # seconds between two status records in the shared snapsh
 # only for zones up to LIST_MAX_RECORDS records: a bigger zone's reply takes seconds to
 # build and its C-level steps would hold the GIL for tens of ms each, long enough to
 # delay the next poll; its transfers build the reply as before.
-LIST_QUIET = 1.0
+LIST_QUIET = 5.0
 LIST_BUDGET = 5.0
 LIST_MAX_RECORDS = 250_000
 PHPIPAM = "phpIPAM"
