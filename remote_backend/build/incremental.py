@@ -93,17 +93,32 @@ class IncrementalPublisher:
         publication: Publication,
         published: Published,
         static: StaticData | None = None,
-        index: GroupIndex | None = None,
+        *,
+        build_index: bool = True,
     ) -> None:
         """Take the state of a full publication (``Publisher.publish`` of ``draft``,
-        built with ``static``); ``index``: ``GroupIndex.build`` of ``data``, if made."""
+        built with ``static``). ``build_index=False``: not ready until the caller
+        runs ``build_index(data)`` (after freeing the draft)."""
         self.static = static
         self.facts = zone_facts(self.settings, static)
-        self.index = index if index is not None else GroupIndex.build(data, self.validator)
+        self.index = None
         self.zones = {z.name: z for z in published.zones}
         self.fingerprints = {z.name: Fingerprint.from_hex(z.fingerprint) for z in published.zones}
         self.below = _below_counts(draft)
         self.problems = _problems(publication.findings)
+        if build_index:
+            self.build_index(data)
+
+    def build_index(self, data: IpamData) -> None:
+        """The group index of ``data`` (the rows of the last full publication): ready
+        for incremental publications from here on."""
+        started = time.perf_counter()
+        self.index = GroupIndex.build(data, self.validator)
+        log.info(
+            "group index of %d rows built, %.3f s",
+            len(data.columns.ids),
+            time.perf_counter() - started,
+        )
 
     def rejections(self) -> dict[str, int]:
         """Problem counts by code (the metrics)."""

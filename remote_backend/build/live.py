@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import Callable
 
 from remote_backend.build.builder import SnapshotBuilder
-from remote_backend.build.groups import GroupIndex
 from remote_backend.build.incremental import IncrementalPublisher
 from remote_backend.build.merge import same_input
 from remote_backend.build.publisher import Published, Publisher
@@ -121,6 +120,7 @@ class LiveSnapshot:
         full = force or full_due or static_moved or not fresh or not self.incremental.ready
         published: Published | None = None
         data = None
+        index_due = None  # rows whose group index is built once DNS serves them
         if not full:
             delta = self.builder.read_delta()
             if delta is not None and delta.empty:
@@ -143,26 +143,25 @@ class LiveSnapshot:
                 self._done(token, full=True)
                 return False
             self._in_sync = False
-            # The index first: what lives on between refreshes (rows, index) is then
-            # allocated before the draft's short-lived objects, not among them, and
-            # the memory of the draft goes back whole when it is freed.
-            index = GroupIndex.build(data, self.builder.validator)
             draft = self.builder.draft_of(data)
             self.last_build_seconds = draft.seconds
             self.rejections = dict(
                 Counter(f.code.value for f in draft.publication.findings if f.is_problem)
             )
             published = self.publisher.publish(draft.snapshot)
+            # DNS answers the new generation from here on. The group index only the
+            # next changes need is built after it (at 1M addresses it is seconds that
+            # a cold start no longer waits for) and after the draft is freed.
             self.incremental.reset(
                 data,
                 draft.snapshot,
                 draft.publication,
                 published,
                 self.builder.static.data,
-                index=index,
+                build_index=False,
             )
-            del index
             del draft
+            index_due = data
             full = True
         self._in_sync = True
         self._done(token, full=full)
@@ -172,10 +171,19 @@ class LiveSnapshot:
         self.published_at = time.time()
         self.source = "database"
         self._trim_due = full
+        changed = self._changed(published)
+        if index_due is not None:
+            self.incremental.build_index(index_due)
         if first:
-            # Millions of long-lived objects (the rows): keep the cyclic collector from
-            # rescanning them after every build (they are still freed by refcounting).
+            # Millions of long-lived objects (the rows, the index): keep the cyclic
+            # collector from rescanning them after every build (they are still freed
+            # by refcounting).
             gc.freeze()
+        return changed
+
+    def _changed(self, published: Published) -> bool:
+        """Count a publication that changed answers and run the change hook (the purge
+        of pdns's caches); True when it changed answers."""
         if not published.changed_names:
             return False
         self.changes += 1

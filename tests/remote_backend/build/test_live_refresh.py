@@ -108,3 +108,33 @@ def test_a_publication_that_failed_half_way_is_done_again(
     assert served(live, "late.example.com") == set()
     live.tick()
     assert served(live, "late.example.com") == {"10.79.0.1"}
+
+
+def test_a_full_publication_is_served_before_the_group_index_is_built(
+    mariadb: MariaDBServer, phpipam: PhpipamData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The group index only serves later changes: at 1M addresses it takes seconds,
+    which a cold start must not wait for. When it is built, the generation is already
+    announced (what pdns's coprocesses watch), and the next change is still published
+    incrementally."""
+    section = phpipam.add_section("Lab")
+    subnet = phpipam.add_subnet("10.80.0.0/24", section)
+    phpipam.add_address("10.80.0.1", subnet, hostname="first.example.com")
+    live = _live(mariadb.url(), tmp_path)
+    seen: list[tuple[int, set[str]]] = []
+    build_index = live.incremental.build_index
+
+    def spy(data: object) -> None:
+        counter = (live.shared.directory / "generation").read_bytes()[:8]
+        seen.append((int.from_bytes(counter, "little"), served(live, "first.example.com")))
+        build_index(data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(live.incremental, "build_index", spy)
+    live.tick()
+    assert seen == [(1, {"10.80.0.1"})], "the index was built before generation 1 was served"
+    assert live.incremental.ready
+    phpipam.add_address("10.80.0.2", subnet, hostname="second.example.com")
+    time.sleep(1.1)  # past the change token's one-second resolution
+    live.tick()
+    assert served(live, "second.example.com") == {"10.80.0.2"}
+    assert len(seen) == 1, "the change was published by a full build, not incrementally"
