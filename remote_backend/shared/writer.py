@@ -24,7 +24,9 @@ from typing import Any
 import lmdb
 
 from remote_backend.errors import SharedSnapshotError
+from remote_backend.memory import release_mapped_file
 from remote_backend.shared.layout import (
+    DATA_FILE,
     FORMAT,
     LISTS_DB,
     MAP_SIZE,
@@ -176,6 +178,7 @@ class SharedSnapshot:
         generation = self._commit(zones, puts, deletes, drop_zones, append)
         # committed and fsynced: now readers may learn that it moved
         self._announce(generation)
+        self.release_pages()
         log.debug("published generation %d in %.3f s", generation, time.perf_counter() - started)
         return generation
 
@@ -287,8 +290,14 @@ class SharedSnapshot:
             if store_one(self.env, (self.names, self.meta, self.lists), zone, self.too_big):
                 stored += 1
         if stored:
+            self.release_pages()
             log.debug("stored %d list replies in %.3f s", stored, time.monotonic() - started)
         return stored
+
+    def release_pages(self) -> None:
+        """Unmap the pages of the data file this process touched (``memory``
+        ``.release_mapped_file``): the coprocesses read them, not `serve`."""
+        release_mapped_file(self.directory / DATA_FILE)
 
     def set_status(self, status: dict[str, Any]) -> None:
         """What `serve` says about itself (health, source, errors), for readers."""
