@@ -114,6 +114,10 @@ class IncrementalPublisher:
         for incremental publications from here on."""
         started = time.perf_counter()
         self.index = GroupIndex.build(data, self.validator)
+        # every name was just resolved twice (validation, index) from the validator's
+        # cache; changes resolve a handful each, so it is not worth its memory until
+        # the next full publication
+        self.validator.forget_names()
         log.info(
             "group index of %d rows built, %.3f s",
             len(data.columns.ids),

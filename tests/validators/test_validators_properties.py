@@ -210,6 +210,22 @@ def test_reused_validator_answers_like_a_fresh_one(
         assert validator.validate(data) == validate(data, policy)
 
 
+@settings(max_examples=100)
+@given(address_rows(), address_rows(), policies)
+def test_a_validator_that_forgot_its_names_answers_like_a_fresh_one(
+    first: tuple[AddressRow, ...], second: tuple[AddressRow, ...], policy: Policy
+) -> None:
+    """`serve` drops the checked names after a full publication (memory); the next
+    passes, whole or partial, must not notice."""
+    validator = Validator(policy)
+    for rows in (first, second, first):
+        data = IpamData(rows, SUBNETS, SECTIONS, TAGS)
+        validator.validate(data)
+        validator.forget_names()
+        assert validator.validate(data, whole=False) == validate(data, policy)
+        assert validator.validate(data) == validate(data, policy)
+
+
 @settings(max_examples=300)
 @given(
     st.text(),
