@@ -14,6 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -28,6 +29,10 @@ from remote_backend.ipam.transaction import ReadTransaction
 from validators.model import AddressColumns, IpamData
 
 log = logging.getLogger("pphook.ipam")
+
+# From this many rows held, ``read_changes`` scans the table in two halves at once
+# (``_changed_ids``): at 100k rows the scan takes ~60 ms, at 1M ~0.6 s.
+PARALLEL_SCAN_ROWS = 100_000
 
 
 class IpamReader:
@@ -109,7 +114,7 @@ class IpamReader:
         with self._transaction("read") as tx:
             mark = tx.mark()
             subnets, sections, tags = tx.small_tables()
-            found = tx.changed_ids(since)
+            found = self._changed_ids(tx, since, known)
             if found is None:
                 return None
             count, id_sum, changed = found
@@ -127,6 +132,35 @@ class IpamReader:
             aliases = self._aliases(tx, changed) if changed else {}
         self._last_read_started = mark.db_time
         return AddressChanges(rows, deleted, subnets, sections, tags, mark, aliases)
+
+    def _changed_ids(
+        self, tx: ReadTransaction, since: ReadMark, known: KnownIds
+    ) -> tuple[int, int, list[int]] | None:
+        """``tx.changed_ids(since)``; from ``PARALLEL_SCAN_ROWS`` rows on, as two scans
+        at once: the upper half of the ids on a second connection.
+
+        phpIPAM has no index on editDate, so finding the edited rows is a scan of the
+        whole table (~0.6 s at 1M rows, on every change); MariaDB runs one query on one
+        core, so two halves on two connections take half the time. The upper half is
+        seen from its own snapshot, taken just after ``tx``'s, and every row lies in one
+        half: what changes between the two snapshots has an editDate after ``since``
+        and moves the change token, so the next refresh reads it again (as for any
+        change committed during a read)."""
+        ids = known.ids
+        if len(ids) < PARALLEL_SCAN_ROWS:
+            return tx.changed_ids(since)
+        split = ids[len(ids) // 2]
+        with ThreadPoolExecutor(1, thread_name_prefix="pphook-scan") as pool:
+            upper = pool.submit(self._changed_ids_above, since, split)
+            lower = tx.changed_ids(since, upto=split)
+            higher = upper.result()
+        if lower is None or higher is None:
+            return None
+        return lower[0] + higher[0], lower[1] + higher[1], lower[2] + higher[2]
+
+    def _changed_ids_above(self, since: ReadMark, split: int) -> tuple[int, int, list[int]] | None:
+        with self._transaction("read") as tx:
+            return tx.changed_ids(since, above=split)
 
     def address_ids(self) -> list[int]:
         """Every address id, ascending (to find deleted rows)."""

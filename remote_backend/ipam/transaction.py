@@ -256,15 +256,23 @@ class ReadTransaction:
             raise  # the database, not the column: the caller says so
         return True
 
-    def changed_ids(self, since: ReadMark) -> tuple[int, int, list[int]] | None:
-        """(row count, sum of ids, ids changed since ``since``), in one table scan;
-        None when the list does not fit (then read everything)."""
+    def changed_ids(
+        self, since: ReadMark, above: int | None = None, upto: int | None = None
+    ) -> tuple[int, int, list[int]] | None:
+        """(row count, sum of ids, ids changed since ``since``) of the rows with
+        ``above < id <= upto`` (None: unbounded), in one table scan; None when the list
+        does not fit (then read everything)."""
         cond = "id > %s OR UNIX_TIMESTAMP(editDate) >= %s"
         args = (since.max_id, since.db_time - CHANGE_MARGIN)
+        where = ""
+        bounds: tuple[int, ...] = ()
+        if above is not None or upto is not None:
+            where = " WHERE id > %s AND id <= %s"
+            bounds = (-1 if above is None else above, (1 << 63) if upto is None else upto)
         (n, id_sum, text, total) = self._query(
             f"SELECT COUNT(*), SUM(id), GROUP_CONCAT(IF({cond}, id, NULL) SEPARATOR ','),"
-            f" SUM(IF({cond}, LENGTH(id) + 1, 0)) FROM ipaddresses",
-            args + args,
+            f" SUM(IF({cond}, LENGTH(id) + 1, 0)) FROM ipaddresses{where}",
+            args + args + bounds,
         )[0]
         expected = int(total or 0)
         if expected == 0:

@@ -18,6 +18,7 @@ from infra.phpipam_data import PhpipamData, ip_to_decimal
 from remote_backend.build.builder import Build, SnapshotBuilder, open_builder
 from remote_backend.build.merge import merge_columns
 from remote_backend.config import Config, parse_config
+from remote_backend.ipam import reader as ipam_reader
 from remote_backend.ipam import transaction as reader_module
 from validators.model import AddressColumns, AddressRow
 
@@ -43,9 +44,20 @@ def make_config(url: str, tmp_path: Path, **policy: Any) -> Config:
     )
 
 
-@pytest.fixture
-def builders(mariadb: MariaDBServer, phpipam: PhpipamData, tmp_path: Path) -> Iterator[Any]:
-    """(incremental builder, full builder) over the same database and state store."""
+@pytest.fixture(params=["one scan", "two scans"])
+def builders(
+    request: pytest.FixtureRequest,
+    mariadb: MariaDBServer,
+    phpipam: PhpipamData,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Any]:
+    """(incremental builder, full builder) over the same database and state store; the
+    changed rows found by one scan of the table, or (as from 100k rows) by two scans
+    of its halves at once on two connections."""
+    monkeypatch.setattr(
+        ipam_reader, "PARALLEL_SCAN_ROWS", 1 if request.param == "two scans" else 1 << 62
+    )
     phpipam.generate(3000, seed=7)
     config = make_config(mariadb.url(), tmp_path)
     incremental, full = open_builder(config), open_builder(config)
