@@ -76,6 +76,7 @@ class IncrementalPublisher:
         self.fingerprints: dict[str, Fingerprint] = {}
         self.below: dict[str, int] = {}  # name -> owners strictly below it, in its zone
         self.problems: dict[int, tuple[Code, ...]] = {}  # row id -> its problem codes
+        self._counts: Counter[Code] = Counter()  # problems by code over every row
         self.static: StaticData | None = None
         self.facts = ZoneFacts()
         self.ptr_owners = PtrOwners(settings)
@@ -106,6 +107,7 @@ class IncrementalPublisher:
         self.fingerprints = {z.name: Fingerprint.from_hex(z.fingerprint) for z in published.zones}
         self.below = _below_counts(draft)
         self.problems = _problems(publication.findings)
+        self._counts = Counter(code for codes in self.problems.values() for code in codes)
         if build_index:
             self.build_index(data)
 
@@ -125,11 +127,21 @@ class IncrementalPublisher:
         )
 
     def rejections(self) -> dict[str, int]:
-        """Problem counts by code (the metrics)."""
-        counts: Counter[str] = Counter()
-        for codes in self.problems.values():
-            counts.update(c.value for c in codes)
-        return dict(counts)
+        """Problem counts by code (the metrics), kept up to date by every change: a
+        count over every row's problems took ~0.1 s per change at 1M addresses."""
+        return {code.value: n for code, n in self._counts.items() if n}
+
+    def _set_problems(self, row_id: int, codes: tuple[Code, ...]) -> None:
+        """Row ``row_id`` has problems ``codes`` now (none: forgotten)."""
+        counts = self._counts
+        for code in self.problems.get(row_id, ()):
+            counts[code] -= 1
+        if codes:
+            self.problems[row_id] = codes
+            for code in codes:
+                counts[code] += 1
+        else:
+            self.problems.pop(row_id, None)
 
     def apply(self, delta: RowDelta) -> Published | None:
         """Publish what ``delta`` changed; None when only a full build can (the small
@@ -193,13 +205,8 @@ class IncrementalPublisher:
     ) -> None:
         for row_id in rows:
             codes = self.problems.get(row_id)
-            if codes is None:
-                continue
-            kept = tuple(c for c in codes if keep(c))
-            if kept:
-                self.problems[row_id] = kept
-            else:
-                del self.problems[row_id]
+            if codes is not None:
+                self._set_problems(row_id, tuple(c for c in codes if keep(c)))
 
     def _note_problems(
         self, publication: Publication, rows: set[int], keep: Callable[[Code], bool]
@@ -208,7 +215,7 @@ class IncrementalPublisher:
             if finding.is_problem and finding.row_id in rows and keep(finding.code):
                 codes = self.problems.get(finding.row_id, ())
                 if finding.code not in codes:
-                    self.problems[finding.row_id] = (*codes, finding.code)
+                    self._set_problems(finding.row_id, (*codes, finding.code))
 
     def _publish(self, part: Snapshot, owners: set[str]) -> Published:
         """Write the names ``owners`` as ``part`` serves them (with the empty

@@ -73,6 +73,10 @@ def merge_columns(
     """``old`` with the ``deleted`` ids removed and the ``changed`` rows put in (replacing
     a row with the same id, else inserted in id order). ``old`` is left as it was."""
     names = _COLUMNS
+    if not deleted:
+        edited = _edited_in_place(old, changed)
+        if edited is not None:
+            return edited
     columns: list[list[Any]] = [list(getattr(old, name)) for name in names]
     ids = columns[0]
     new_rows = [getattr(changed, name) for name in names]
@@ -96,6 +100,37 @@ def merge_columns(
         pos = bisect_left(ids, changed.ids[k])
         for column, values in zip(columns, new_rows, strict=True):
             column.insert(pos, values[k])
+    return AddressColumns(*columns)
+
+
+def _edited_in_place(old: AddressColumns, changed: AddressColumns) -> AddressColumns | None:
+    """``merge_columns`` when every changed row already exists (edits only; None
+    otherwise): only the columns where a value differs are copied and patched, the
+    others are ``old``'s own lists (columns are never modified, so they can be
+    shared). An edit usually touches two columns (hostname and editDate), so this
+    copies two lists of a million values per change instead of eight."""
+    ids = old.ids
+    positions: list[int] = []
+    for row_id in changed.ids:
+        pos = bisect_left(ids, row_id)
+        if pos == len(ids) or ids[pos] != row_id:
+            return None
+        positions.append(pos)
+    columns: list[Sequence[Any]] = []
+    for name in _COLUMNS:
+        values: Sequence[Any] = getattr(old, name)
+        new_values = getattr(changed, name)
+        patch = [
+            (pos, value)
+            for pos, value in zip(positions, new_values, strict=True)
+            if values[pos] != value or type(values[pos]) is not type(value)
+        ]
+        if patch:
+            copied = list(values)
+            for pos, value in patch:
+                copied[pos] = value
+            values = copied
+        columns.append(values)
     return AddressColumns(*columns)
 
 
