@@ -13,7 +13,6 @@ import gc
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 
 from remote_backend.build.builder import SnapshotBuilder
@@ -164,9 +163,6 @@ class LiveSnapshot:
             self._in_sync = False
             draft = self.builder.draft_of(data)
             self.last_build_seconds = draft.seconds
-            self.rejections = dict(
-                Counter(f.code.value for f in draft.publication.findings if f.is_problem)
-            )
             published = self.publisher.publish(draft.snapshot)
             # DNS answers the new generation from here on. The group index only the
             # next changes need is built after it (at 1M addresses it is seconds that
@@ -179,6 +175,8 @@ class LiveSnapshot:
                 self.builder.static.data,
                 build_index=False,
             )
+            # counted as the incremental publications count them (a row once per code)
+            self.rejections = self.incremental.rejections()
             del draft
             index_due = data
             full = True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,3 +63,42 @@ class AddressChanges:
 # row updated (editDate = statement time) in a transaction that committed after our
 # snapshot was taken is still caught, as long as that transaction took less than this.
 CHANGE_MARGIN = 60
+
+
+# ``id_buckets``: about this many buckets of ids (a power of two wide) over the table
+ID_BUCKETS = 64
+
+
+def bucket_shift(max_id: int) -> int:
+    """The shift (``id >> shift``) that cuts ids up to ``max_id`` into about
+    ``ID_BUCKETS`` buckets (at least 1,024 ids wide)."""
+    return max(10, max_id.bit_length() - (ID_BUCKETS.bit_length() - 1))
+
+
+def differing_buckets(
+    held: Sequence[int],
+    also_present: Iterable[int],
+    found: Mapping[int, tuple[int, int]],
+    shift: int,
+) -> list[int]:
+    """The buckets (``id >> shift``) where the ids in the table differ from the ids
+    held: ``found`` is the table's (row count, sum of ids) per bucket, ``held`` the
+    ids held (ascending) and ``also_present`` ids known to be in the table besides.
+    Every id held but gone, or present but not held, lies in one of them (a bucket
+    whose count and sum both match holds the same ids, short of a deletion and an
+    insertion that cancel out exactly: the periodic full read catches those)."""
+    mine: dict[int, list[int]] = {}
+    start = 0
+    n = len(held)
+    while start < n:
+        bucket = held[start] >> shift
+        stop = bisect_left(held, (bucket + 1) << shift, start)
+        mine[bucket] = [stop - start, sum(held[start:stop])]
+        start = stop
+    for row_id in also_present:
+        counted = mine.setdefault(row_id >> shift, [0, 0])
+        counted[0] += 1
+        counted[1] += row_id
+    return sorted(
+        b for b in mine.keys() | found.keys() if tuple(mine.get(b, (0, 0))) != found.get(b, (0, 0))
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,7 +25,14 @@ from sqlalchemy.engine import Engine
 from remote_backend.config import redact_url
 from remote_backend.errors import CustomFieldError, IpamError
 from remote_backend.ipam import tables as t
-from remote_backend.ipam.changes import AddressChanges, ChangeToken, KnownIds, ReadMark
+from remote_backend.ipam.changes import (
+    AddressChanges,
+    ChangeToken,
+    KnownIds,
+    ReadMark,
+    bucket_shift,
+    differing_buckets,
+)
 from remote_backend.ipam.transaction import ReadTransaction
 from validators.model import AddressColumns, IpamData
 
@@ -121,8 +129,8 @@ class IpamReader:
             new_ids = [i for i in changed if i not in known]
             deleted: frozenset[int] = frozenset()
             if count != len(known) + len(new_ids) or id_sum != known.id_sum + sum(new_ids):
-                present = tx.all_ids()
-                have = set(known.ids)
+                present, held = self._ids_where_differing(tx, known, new_ids)
+                have = set(held)
                 deleted = frozenset(have.difference(present))
                 hidden = [i for i in present if i not in have]
                 changed = sorted(set(changed).union(hidden))
@@ -132,6 +140,27 @@ class IpamReader:
             aliases = self._aliases(tx, changed) if changed else {}
         self._last_read_started = mark.db_time
         return AddressChanges(rows, deleted, subnets, sections, tags, mark, aliases)
+
+    @staticmethod
+    def _ids_where_differing(
+        tx: ReadTransaction, known: KnownIds, new_ids: list[int]
+    ) -> tuple[list[int], list[int]]:
+        """(ids in the table, ids held) in the buckets of ids where the two differ:
+        rows were deleted, or inserted below the highest id without an editDate.
+
+        A count and sum of ids per bucket (one index scan) finds those buckets, so
+        only their ids are read, not the whole table's (a deletion at 1M rows: ~1 s
+        less)."""
+        ids = known.ids
+        shift = bucket_shift(max(ids[-1] if ids else 0, max(new_ids, default=0)))
+        buckets = differing_buckets(ids, new_ids, tx.id_buckets(shift), shift)
+        present: list[int] = []
+        held: list[int] = []
+        for bucket in buckets:
+            lo, hi = bucket << shift, (bucket + 1) << shift
+            present += tx.ids_between(lo - 1, hi - 1)
+            held += ids[bisect_left(ids, lo) : bisect_left(ids, hi)]
+        return present, held
 
     def _changed_ids(
         self, tx: ReadTransaction, since: ReadMark, known: KnownIds

@@ -151,6 +151,23 @@ class ReadTransaction:
                 parts.extend(item)
         return parts.columns()
 
+    def id_buckets(self, shift: int) -> dict[int, tuple[int, int]]:
+        """Row count and sum of ids per bucket of ids (``id >> shift``): one scan of an
+        index (every one holds the id), no row read."""
+        rows = self._query(
+            f"SELECT id >> {self.param}, COUNT(*), SUM(id) FROM ipaddresses GROUP BY 1",
+            (shift,),
+        )
+        return {int(b): (int(n), int(total)) for b, n, total in rows}
+
+    def ids_between(self, lo: int, hi: int) -> list[int]:
+        """The address ids with ``lo < id <= hi``, ascending."""
+        p = self.param
+        rows = self._query(
+            f"SELECT id FROM ipaddresses WHERE id > {p} AND id <= {p} ORDER BY id", (lo, hi)
+        )
+        return [int(r[0]) for r in rows]
+
     def all_ids(self) -> list[int]:
         """Every address id, ascending."""
         if not self.mysql:
