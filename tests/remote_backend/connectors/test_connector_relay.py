@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -193,7 +194,6 @@ def test_relay_timeout_with_serve_stopped(tmp_path: Path, source: str) -> None:
     server.relay_timeout never reached it (it waited 2.06 s for a stopped serve when
     0.3 was configured): `--timeout` carries it on the command line. With a config
     file instead of --socket, server.relay_timeout applies."""
-    import os
     import signal
 
     from infra.pphook import PphookServe, default_sections, pphook_command
@@ -228,6 +228,9 @@ def test_relay_timeout_with_serve_stopped(tmp_path: Path, source: str) -> None:
         assert json.loads(relay.stdout.readline()) == {"result": True}
         assert json.loads(relay.stdout.readline())["result"]  # serve answers
         os.kill(serve.proc.pid, signal.SIGSTOP)  # serve stopped: connected, never answers
+        # kill() returns before every thread of serve has stopped: wait for it, or a
+        # thread still running could answer the lookup below
+        assert wait_stopped(serve.proc.pid), "serve did not stop"
         try:
             started = time.monotonic()
             relay.stdin.write(LOOKUP + b"\n")
@@ -283,3 +286,17 @@ def test_the_shipped_pdns_conf_command_line_runs(sock_path: Path) -> None:
     )
     replies = [json.loads(line) for line in done.stdout.splitlines()]
     assert replies[0] == {"result": True} and "result" not in replies[1]  # serve is down
+
+
+def wait_stopped(pid: int, timeout: float = 5.0) -> bool:
+    """Whether every thread of ``pid`` reached the stopped state ('T') in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = []
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/stat") as stat:
+                states.append(stat.read().rpartition(")")[2].split()[0])
+        if states and all(state == "T" for state in states):
+            return True
+        time.sleep(0.005)
+    return False
