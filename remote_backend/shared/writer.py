@@ -94,6 +94,8 @@ class SharedSnapshot:
         self.lists = self.env.open_db(LISTS_DB)
         # zone id -> the (stamp, generation) whose list reply was over MAX_LIST
         self.too_big: dict[int, tuple[bytes | None, int]] = {}
+        # zone id -> the stamp its stored list reply was last usable (or stored) at
+        self.usable_at: dict[int, bytes] = {}
         for name, mode in (("data.mdb", 0o640), ("lock.mdb", 0o660)):
             _own(self.directory / name, mode, gid)
         self._generation_fd = _open_counter(generation_path(self.directory), gid)
@@ -287,7 +289,8 @@ class SharedSnapshot:
                 break
             if max_records is not None and zone.record_count > max_records:
                 continue
-            if store_one(self.env, (self.names, self.meta, self.lists), zone, self.too_big):
+            dbs = (self.names, self.meta, self.lists)
+            if store_one(self.env, dbs, zone, self.too_big, self.usable_at):
                 stored += 1
         if stored:
             self.release_pages()

@@ -258,3 +258,29 @@ def test_serve_does_not_keep_the_pages_it_wrote_mapped(shared: SharedSnapshot) -
         check=True,
     )
     assert int(reread.stdout) == len(value) * len(puts)
+
+
+def test_serve_polls_stored_list_replies_without_mapping_them(shared: SharedSnapshot) -> None:
+    """The lists thread asks every poll whether each zone's stored reply is still
+    usable. Reading a stored reply maps all its pages (lmdb's binding touches every
+    page of a value it returns): ~100 MiB of `serve`'s memory at 1M addresses. A reply
+    seen usable at the zone's current stamp is not read again."""
+    zone = ZoneMeta(1, "example.com", 1, "ns1.example.com. h.example.com. 1 1 1 1 1", "0", 20000)
+    puts = [
+        (
+            name_key(1, f"h{i:05d}.example.com"),
+            b'{"result":[{"qtype":"A","qname":\x00,"content":"10.0.%d.%d","ttl":300,'
+            b'"domain_id":1,"auth":1}]}\n' % (i // 250 % 250, i % 250),
+        )
+        for i in range(20000)
+    ]
+    shared.publish([zone], puts, append=True)
+    assert shared.store_lists(60.0) == 1
+    data_file = shared.directory / "data.mdb"
+    assert _mapped_kb(data_file) < 512, "the stored reply's pages are still mapped"
+    for _ in range(3):  # the next polls: nothing to store, nothing read
+        assert shared.store_lists(60.0) == 0
+    assert _mapped_kb(data_file) < 512, "a poll read the stored reply again"
+    # a publication that writes the zone's names moves its stamp: built and stored again
+    shared.publish([zone], puts[:5000])
+    assert shared.store_lists(60.0) == 1
