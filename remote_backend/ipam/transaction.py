@@ -187,10 +187,7 @@ class ReadTransaction:
                 except ChunkError:
                     again.append((lo, hi))
         for lo, hi in again:
-            rows = self._query(
-                "SELECT id FROM ipaddresses WHERE id > %s AND id <= %s ORDER BY id", (lo, hi)
-            )
-            ids += [int(r[0]) for r in rows]
+            ids += self.ids_between(lo, hi)
         if again:
             ids.sort()
         return ids

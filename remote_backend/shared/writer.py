@@ -29,6 +29,7 @@ from remote_backend.shared.layout import (
     DATA_FILE,
     FORMAT,
     LISTS_DB,
+    LOCK_FILE,
     MAP_SIZE,
     MAX_READERS,
     MAX_VALUE,
@@ -43,6 +44,7 @@ from remote_backend.shared.layout import (
     NOTIFIED_DIR,
     STATS_DIR,
     ZoneMeta,
+    data_path,
     generation_path,
     zone_prefix,
     zones_from_json,
@@ -96,7 +98,7 @@ class SharedSnapshot:
         self.too_big: dict[int, tuple[bytes | None, int]] = {}
         # zone id -> the stamp its stored list reply was last usable (or stored) at
         self.usable_at: dict[int, bytes] = {}
-        for name, mode in (("data.mdb", 0o640), ("lock.mdb", 0o660)):
+        for name, mode in ((DATA_FILE, 0o640), (LOCK_FILE, 0o660)):
             _own(self.directory / name, mode, gid)
         self._generation_fd = _open_counter(generation_path(self.directory), gid)
         with self.env.begin(write=True, db=self.meta) as txn:
@@ -300,7 +302,7 @@ class SharedSnapshot:
     def release_pages(self) -> None:
         """Unmap the pages of the data file this process touched (``memory``
         ``.release_mapped_file``): the coprocesses read them, not `serve`."""
-        release_mapped_file(self.directory / DATA_FILE)
+        release_mapped_file(data_path(self.directory))
 
     def set_status(self, status: dict[str, Any]) -> None:
         """What `serve` says about itself (health, source, errors), for readers."""
