@@ -134,7 +134,7 @@ def store_one(
     dbs: tuple[Any, Any, Any],
     zone: ZoneMeta,
     too_big: dict[int, tuple[bytes | None, int]],
-    usable_at: dict[int, bytes] | None = None,
+    usable_at: dict[int, bytes],
 ) -> bool:
     """Build and store the ``list`` reply of ``zone`` unless a usable one is there;
     ``dbs``: the names, meta and lists databases; ``too_big``: the zones whose reply
@@ -149,11 +149,10 @@ def store_one(
     """
     names_db, meta_db, lists_db = dbs
     prefix = zone_prefix(zone.id)
-    memo = {} if usable_at is None else usable_at
     with env.begin(buffers=True) as txn:
         raw_stamp = txn.get(stamp_key(prefix), db=lists_db)
         stamp_now = None if raw_stamp is None else bytes(raw_stamp)
-        if stamp_now is not None and memo.get(zone.id) == stamp_now:
+        if stamp_now is not None and usable_at.get(zone.id) == stamp_now:
             # usable when last seen, and no names of the zone written since (a write
             # moves the stamp): not even looked at, since reading a stored reply maps
             # all its pages (the binding touches every page of a value it hands out),
@@ -161,7 +160,7 @@ def store_one(
             return False
         if _usable_slice(txn, meta_db, lists_db, zone.id) is not None:
             if stamp_now is not None:
-                memo[zone.id] = stamp_now
+                usable_at[zone.id] = stamp_now
             return False
     with env.begin() as txn:
         generation = _number(txn.get(META_GENERATION, db=meta_db))
@@ -185,5 +184,5 @@ def store_one(
             # at this generation, which becomes their stamp
             txn.put(stamp_key(prefix), str(generation).encode(), db=lists_db)
         txn.put(reply_key(prefix), str(generation).encode() + b"\n" + reply, db=lists_db)
-    memo[zone.id] = stamp if stamp is not None else str(generation).encode()
+    usable_at[zone.id] = stamp if stamp is not None else str(generation).encode()
     return True
