@@ -73,6 +73,9 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
 
 def _pipe(config: Config, args: argparse.Namespace) -> int:
     from remote_backend.cli.serving import pipe, shared_pipe
+    from remote_backend.connectors.lifetime import bind_to_parent
+
+    bind_to_parent()  # before the handler opens its own sockets and files
 
     if args.snapshot_dir:
         return shared_pipe(args.snapshot_dir)
@@ -284,6 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # pdns forks this for every AXFR: no config, no plugins, no heavy imports
         args = _pipe_parser().parse_args(argv)
         setup_logging("INFO" if args.verbose else "WARNING")
+        from remote_backend.connectors.lifetime import bind_to_parent
+
+        bind_to_parent()  # before the handler opens its own sockets and files
         if args.snapshot_dir:
             from remote_backend.cli.serving import shared_pipe
 
