@@ -39,6 +39,7 @@ from remote_backend.protocol.encode import (
     without_first,
 )
 from remote_backend.shared.layout import ZoneMeta, name_key
+from remote_backend.shared.packing import pack
 from remote_backend.shared.writer import SharedSnapshot
 from remote_backend.snapshot import Snapshot, assemble, compute_zone_contents
 from remote_backend.snapshot.assemble import soa_content
@@ -276,11 +277,13 @@ class IncrementalPublisher:
             if old_plain == value:
                 continue
             fingerprint = self.fingerprints[zone]
+            zone_id = self.zones[zone].id
+            # fingerprints are over stored values (``snapshot.encoded``)
             if old_plain is not None:
-                fingerprint.remove(key, old_plain)
+                fingerprint.remove(key, pack(old_plain, zone_id))
                 counts[zone] = counts.get(zone, 0) - record_count(old_plain)
             if value is not None:
-                fingerprint.add(key, value)
+                fingerprint.add(key, pack(value, zone_id))
                 counts[zone] = counts.get(zone, 0) + record_count(value)
             moved_zones.add(zone)
             changed_names.add(key[2:].decode())
@@ -289,7 +292,7 @@ class IncrementalPublisher:
             if value is None:
                 deletes.append(key)
             else:
-                puts.append((key, value))
+                puts.append((key, pack(value, zone_id)))
         serials = (
             self.store.serials_for({z: self.fingerprints[z].hex() for z in sorted(moved_zones)})
             if moved_zones
@@ -306,12 +309,8 @@ class IncrementalPublisher:
                 stored_apex = old_values.get(apex_key) or self.shared.get(apex_key)
                 assert stored_apex is not None
                 apex_plain = without_first(stored_apex)
-            puts.append(
-                (
-                    apex_key,
-                    with_first(apex_plain, record_fragment("SOA", soa, self.settings.ttl, meta.id)),
-                )
-            )
+            apex = with_first(apex_plain, record_fragment("SOA", soa, self.settings.ttl, meta.id))
+            puts.append((apex_key, pack(apex, meta.id)))
             changed_names.add(zone)
             new_zones[zone] = ZoneMeta(
                 meta.id,

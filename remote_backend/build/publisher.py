@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from remote_backend.shared.layout import ZoneMeta, key_name, name_key
+from remote_backend.shared.packing import pack
 from remote_backend.shared.writer import SharedSnapshot
 from remote_backend.snapshot import Snapshot
 from remote_backend.snapshot.assemble import with_serials
@@ -81,7 +82,7 @@ class Publisher:
                 apex_key = name_key(zone.id, zone.name)
                 at = bisect_left(zone_list, (apex_key,))
                 if at < len(zone_list) and zone_list[at][0] == apex_key:
-                    zone_list[at] = (apex_key, apex_value)
+                    zone_list[at] = (apex_key, pack(apex_value, zone.id))
             if append:  # zones in id order, each in key order: the puts are in key order
                 puts += zone_list
                 continue

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from remote_backend.shared.layout import (
+    EARLIER,
     LOCK_FILE,
     REFUSED_SUFFIX,
     ZoneMeta,
@@ -83,6 +84,16 @@ def open_validated(
     kept = _move_aside(directory)
     shared = SharedSnapshot(directory, group)
     shared.discard()  # a generation above every one announced: readers open the new file
+    if EARLIER in reason:
+        log.warning(
+            "the shared snapshot in %s was %s: it was moved to %s and is rebuilt in the "
+            "current format as soon as phpIPAM answers (once, after an upgrade; restart "
+            "pdns too, so that its coprocesses run this version)",
+            directory,
+            reason.rsplit(": ", 1)[-1],
+            kept,
+        )
+        return Admitted(shared, (), reason)
     log.error(
         "the shared snapshot is refused, nothing of it is served: %s. It was moved to %s; "
         "pdns gets SERVFAIL (never this data) until phpIPAM answers and `serve` publishes "

@@ -3,8 +3,8 @@
 Keys of the ``names`` database are the zone id (two bytes, big-endian) followed by the
 owner name (ASCII, lowercase, no trailing dot): every owner of a zone sits in one key
 range (a ``list`` is one cursor walk), and a lookup needs only the zone of the name.
-Values are encoded answers (``protocol/encode.py``). The ``meta`` database holds the
-format, the generation and the served zones (JSON).
+Values are encoded answers (``protocol/encode.py``), stored packed (``packing.py``).
+The ``meta`` database holds the format, the generation and the served zones (JSON).
 
 ``generation`` is an 8-byte counter file `serve` bumps after every commit. Readers map
 it and compare it on each request (a memory read, no system call), so they drop their
@@ -20,7 +20,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-FORMAT = b"pphook-shared-1"
+FORMAT = b"pphook-shared-2"  # 2: values packed (``packing``)
+# Formats of earlier versions: `serve` replaces such a file with a fresh build (an
+# upgrade, once), and coprocesses of either version serve only their own format.
+EARLIER_FORMATS = (b"pphook-shared-1",)
+EARLIER = "written by an earlier pphook version"
 NAMES_DB = b"names"
 META_DB = b"meta"
 # whole `list` replies `serve` built ahead, in idle time, with the generation each was

@@ -37,6 +37,7 @@ import lmdb
 
 from remote_backend.protocol.answers import build_list_reply
 from remote_backend.shared.layout import MAX_LIST, META_GENERATION, ZoneMeta, zone_prefix
+from remote_backend.shared.packing import unpack_all
 
 log = logging.getLogger("pphook.shared")
 
@@ -55,10 +56,14 @@ def reply_key(prefix: bytes) -> bytes:
     return REPLY + prefix
 
 
-def zone_raw(txn: lmdb.Transaction, names_db: Any, zone_id: int) -> tuple[list[bytes], list[bytes]]:
-    """The owners (zone prefix cut off) and values of zone ``zone_id`` in key order, as
-    ``txn`` sees them (``AnswerView.list_raw``); ``txn`` without ``buffers`` (copies:
-    the bulk encoding wants bytes)."""
+def zone_raw(
+    txn: lmdb.Transaction, names_db: Any, zone_id: int, *, unpacked: bool = True
+) -> tuple[list[bytes], list[bytes]]:
+    """The owners (zone prefix cut off) and encoded values (unpacked: ``packing``) of
+    zone ``zone_id`` in key order, as ``txn`` sees them (``AnswerView.list_raw``);
+    ``txn`` without ``buffers`` (copies: the bulk encoding wants bytes). NotPackable
+    for a stored value out of the format (what validation refuses). ``unpacked``
+    False: the values as stored."""
     prefix = zone_prefix(zone_id)
     end = prefix + b"\x80"  # above every key of the zone (names are ASCII)
     # two passes, each iterated in C: the keys up to the zone's end, then as many
@@ -68,8 +73,8 @@ def zone_raw(txn: lmdb.Transaction, names_db: Any, zone_id: int) -> tuple[list[b
         return [], []
     keys: list[bytes] = list(takewhile(end.__gt__, cursor.iternext(keys=True, values=False)))
     cursor.set_range(prefix)
-    values: list[bytes] = list(islice(cursor.iternext(keys=False, values=True), len(keys)))
-    return [key[2:] for key in keys], values
+    stored: list[bytes] = list(islice(cursor.iternext(keys=False, values=True), len(keys)))
+    return [key[2:] for key in keys], unpack_all(stored, zone_id) if unpacked else stored
 
 
 def _number(raw: bytes | memoryview | None) -> int | None:

@@ -52,6 +52,7 @@ from remote_backend.shared.layout import (
     zones_from_json,
 )
 from remote_backend.shared.lists import usable, zone_raw
+from remote_backend.shared.packing import unpack
 from validators.zones import ZoneIndex
 
 _COUNTER = struct.Struct("<Q")
@@ -99,11 +100,13 @@ class SnapshotView:
         zone = self._index.find(name)
         if zone is None or not name.isascii():
             return None
-        key = name_key(self.zone_by_name[zone].id, name)
+        zone_id = self.zone_by_name[zone].id
+        key = name_key(zone_id, name)
         if len(key) > MAX_KEY:
             return None
         with self._env.begin(db=self._names) as txn:
-            return txn.get(key)
+            stored = txn.get(key)
+        return None if stored is None else unpack(stored, zone_id)
 
     def list_raw(self, zone: ZoneInfo) -> tuple[list[bytes], list[bytes]]:
         with self._env.begin() as txn:
@@ -125,7 +128,7 @@ class SnapshotView:
             for key, value in cursor:
                 if not key.startswith(prefix):
                     return
-                yield key_name(key), value
+                yield key_name(key), unpack(value, zone.id)
 
 
 class SharedReader:

@@ -11,7 +11,8 @@ A valid generation (docs/architecture.md, "Durability and validation"):
   fields carrying its serial, its fingerprint 32 hex digits;
 - every key is a name of a served zone: printable ASCII, lower case, no quote, at
   most MAX_KEY bytes, the apex or a name below it; every value at most MAX_VALUE
-  bytes and exactly the encoder's shape for its zone (``protocol.shape``), the
+  bytes, stored as ``packing`` stores them (a mark byte only where packing puts one),
+  and once unpacked exactly the encoder's shape for its zone (``protocol.shape``), the
   apex's starting with the SOA the meta records;
 - every zone's fingerprint is its content's (``snapshot.fingerprint``: the header its
   SOA record gives plus one hash per name), and its record count the records its
@@ -48,6 +49,8 @@ from remote_backend.protocol.answers import build_list_reply
 from remote_backend.protocol.encode import record_count, without_first
 from remote_backend.protocol.shape import ValueShapes, value_shapes
 from remote_backend.shared.layout import (
+    EARLIER,
+    EARLIER_FORMATS,
     FORMAT,
     LISTS_DB,
     MAP_SIZE,
@@ -68,6 +71,7 @@ from remote_backend.shared.layout import (
     zones_from_json,
 )
 from remote_backend.shared.lists import usable, zone_raw
+from remote_backend.shared.packing import NotPackable, pack, unpack_all
 from remote_backend.shared.reader import length_problem
 from remote_backend.snapshot.fingerprint import header_from_soa, item_hash, sum_of_hashes
 
@@ -137,6 +141,8 @@ def _meta(
     txn: lmdb.Transaction, db: Any, directory: Path
 ) -> tuple[int, tuple[ZoneMeta, ...] | None]:
     fmt = txn.get(META_FORMAT, db=db)
+    if fmt is not None and bytes(fmt) in EARLIER_FORMATS:
+        raise _refused(directory, f"{EARLIER} ({bytes(fmt).decode()})")
     if fmt is None or bytes(fmt) != FORMAT:
         found = "none" if fmt is None else repr(bytes(fmt[:40]))
         raise _refused(directory, f"format {found}, not {FORMAT!r}")
@@ -221,7 +227,11 @@ def _check_names(
                     if zone_id < MAX_ZONE_ID
                     else len(keys)
                 )
-                check.add(keys[start:end], values[start:end])
+                try:
+                    encoded = unpack_all(values[start:end], zone_id)
+                except NotPackable as exc:
+                    raise _refused(directory, f"zone id {zone_id}: {exc}") from None
+                check.add(keys[start:end], values[start:end], tuple(encoded))
                 start = end
     for check in checks.values():
         check.finish()
@@ -268,7 +278,11 @@ class _ZoneCheck:
         self.total = 0  # the sum of the names' hashes (the apex's without its SOA)
         self.records = 0
 
-    def add(self, keys: tuple[bytes, ...], values: tuple[bytes, ...]) -> None:
+    def add(
+        self, keys: tuple[bytes, ...], stored: tuple[bytes, ...], values: tuple[bytes, ...]
+    ) -> None:
+        """``stored``: the names' values as stored (what fingerprints hash); ``values``:
+        unpacked (what the shapes and the record counts are about)."""
         if not self.keys.fullmatch(b"\n".join(keys) + b"\n"):
             for key in keys:
                 if not self.keys.fullmatch(key + b"\n"):
@@ -277,6 +291,7 @@ class _ZoneCheck:
         if at < len(keys) and keys[at] == self.apex_key:
             self.apex = values[at]
             keys = keys[:at] + keys[at + 1 :]
+            stored = stored[:at] + stored[at + 1 :]
             values = values[:at] + values[at + 1 :]
         joined = b"".join(values)
         if not self.shapes.values.fullmatch(joined):
@@ -284,7 +299,7 @@ class _ZoneCheck:
                 if not self.shapes.value.fullmatch(value):
                     self._refuse(f"{self._name(key)}: {_what_is_wrong(value)}")
         self.records += record_count(joined)  # counted over many values at once
-        self.total += sum_of_hashes(keys, values)
+        self.total += sum_of_hashes(keys, stored)
 
     def finish(self) -> None:
         apex = self.apex
@@ -293,7 +308,8 @@ class _ZoneCheck:
         if not self.shapes.apex.fullmatch(apex) or not apex.startswith(self.soa_head):
             self._refuse(f"the apex: {_what_is_wrong(apex, apex=True)}")
         ttl = int(apex[len(self.soa_head) : apex.index(b",", len(self.soa_head))])
-        total = self.total + item_hash(self.apex_key, without_first(apex))
+        # the apex is hashed without its SOA, stored as a full publication stores it
+        total = self.total + item_hash(self.apex_key, pack(without_first(apex), self.zone.id))
         header = header_from_soa(self.zone.name, self.zone.soa_content, ttl)
         if (header + total) % _MOD != int(self.zone.fingerprint, 16):
             self._refuse("its content does not match its fingerprint")

@@ -46,11 +46,13 @@ from remote_backend.shared.layout import (
     ZoneMeta,
     data_path,
     generation_path,
+    key_zone,
     zone_prefix,
     zones_from_json,
     zones_to_json,
 )
-from remote_backend.shared.lists import stamp_zones, store_one
+from remote_backend.shared.lists import stamp_zones, store_one, zone_raw
+from remote_backend.shared.packing import unpack
 
 log = logging.getLogger("pphook.shared")
 
@@ -132,24 +134,23 @@ class SharedSnapshot:
             ) from exc
 
     def get(self, key: bytes) -> bytes | None:
+        """The encoded value stored at ``key`` (unpacked: ``packing``)."""
         with self.env.begin(db=self.names) as txn:
-            return txn.get(key)
+            stored = txn.get(key)
+        return None if stored is None else unpack(stored, key_zone(key))
 
     def get_many(self, keys: Iterable[bytes]) -> dict[bytes, bytes | None]:
         with self.env.begin(db=self.names) as txn:
-            return {k: txn.get(k) for k in keys}
+            stored = {k: txn.get(k) for k in keys}
+        return {k: None if v is None else unpack(v, key_zone(k)) for k, v in stored.items()}
 
     def zone_items(self, zone_id: int) -> Iterator[tuple[bytes, bytes]]:
-        """(key, value) of every name of a zone, in key order (one read transaction)."""
+        """(key, stored value) of every name of a zone, in key order (one read
+        transaction): what a full publication compares its items with."""
+        with self.env.begin() as txn:
+            owners, stored = zone_raw(txn, self.names, zone_id, unpacked=False)
         prefix = zone_prefix(zone_id)
-        with self.env.begin(db=self.names) as txn:
-            cursor = txn.cursor()
-            if not cursor.set_range(prefix):
-                return
-            for key, value in cursor:
-                if not key.startswith(prefix):
-                    return
-                yield key, value
+        return zip([prefix + o for o in owners], stored, strict=True)
 
     def validated(self) -> int | None:
         """The generation marked validated, if any."""
@@ -172,7 +173,8 @@ class SharedSnapshot:
         drop_zones: Iterable[int] = (),
         append: bool = False,
     ) -> int:
-        """One atomic, durable publication; returns its generation.
+        """One atomic, durable publication; returns its generation. ``puts``: (key,
+        stored value) items (``packing``).
 
         ``drop_zones``: zone ids whose every key goes first (a zone no longer served, or
         a zone rebuilt whole); ``append``: the puts come in key order after every key

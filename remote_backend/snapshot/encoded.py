@@ -1,16 +1,18 @@
-"""A snapshot as what is served: each name's key and encoded value, and each zone's
-fingerprint over them (``fingerprint.py``).
+"""A snapshot as what is stored: each name's key and stored value (its encoded answer
+packed: ``shared/packing.py``), and each zone's fingerprint over them
+(``fingerprint.py``).
 
 ``zone_items`` runs once per name of a full publication (two million names at 1M
 addresses), so the usual owner (one A, AAAA or PTR record at the zone-wide TTL, kept
-as bare content in ``RecordTable.single``) is formatted here in one step; every other
-name goes through ``Snapshot.zone_value``, and a test holds the two byte for byte
-alike (tests/remote_backend/snapshot/test_encoded.py).
+as bare content in ``RecordTable.single``) is formatted here in one step, in its stored
+form; every other name goes through ``Snapshot.zone_value`` and ``pack``, and a test
+holds the two byte for byte alike (tests/remote_backend/snapshot/test_encoded.py).
 """
 
 from __future__ import annotations
 
 from remote_backend.shared.layout import zone_prefix
+from remote_backend.shared.packing import HEAD_MARK, HEADS, TAIL_MARK, pack
 from remote_backend.snapshot.fingerprint import (
     Fingerprint,
     header_hash,
@@ -24,8 +26,8 @@ from validators.address import ipv4_text
 
 
 def zone_items(snapshot: Snapshot, zone: Zone, soa: bool = False) -> list[tuple[bytes, bytes]]:
-    """(key, value) of every name of ``zone`` (owners and empty non-terminals) in key
-    order; the apex without its SOA unless ``soa``."""
+    """(key, stored value) of every name of ``zone`` (owners and empty non-terminals)
+    in key order; the apex without its SOA unless ``soa``."""
     # A key is the zone's prefix and the name's ASCII: ordering names as str orders
     # their keys.
     names = sorted(
@@ -37,8 +39,8 @@ def zone_items(snapshot: Snapshot, zone: Zone, soa: bool = False) -> list[tuple[
     special = {owner for owner, _qtype in snapshot.ttls}
     special.update(snapshot.zone_cuts.get(zone.name, ()))
     special.add(zone.name)
-    tail = f'","ttl":{snapshot.ttl},"domain_id":{zone.id},"auth":1}}]}}\n'
-    a, aaaa, ptr = (f'{{"result":[{{"qtype":"{t}","qname":\x00,"content":"' for t in _BARE)
+    tail = f'","ttl":{snapshot.ttl}{_TAIL_MARK}'
+    a, aaaa, ptr = (_STORED_HEADS[t] for t in _BARE)
     text = ipv4_text
     get = single.get
     reverse = zone.name.endswith(REVERSE_SUFFIXES)
@@ -80,7 +82,8 @@ def zone_items(snapshot: Snapshot, zone: Zone, soa: bool = False) -> list[tuple[
     dropped = False
     for i in missing:
         name = names[i]
-        values[i] = value = generic(zone, name, soa=soa or name != apex)
+        value = generic(zone, name, soa=soa or name != apex)
+        values[i] = None if value is None else pack(value, zone.id)
         dropped = dropped or value is None
     items = list(zip(_keys(zone_prefix(zone.id), names), values, strict=True))
     if dropped:
@@ -89,11 +92,17 @@ def zone_items(snapshot: Snapshot, zone: Zone, soa: bool = False) -> list[tuple[
 
 
 _BARE = ("A", "AAAA", "PTR")
-_PLAIN_HEADS = {  # types whose content is written as it is (records.RecordType.wire)
-    t: f'{{"result":[{{"qtype":"{t}","qname":\x00,"content":"'
-    for t in ("CNAME", "NS", "A", "AAAA", "PTR")
+# the stored head of a value whose one record is of a type ``packing`` packs, by type
+_STORED_HEADS = {
+    head.split(b'"qtype":"')[1].split(b'"')[0].decode(): (HEAD_MARK + letter).decode()
+    for letter, head in HEADS.items()
 }
-_SEP = "\x01"  # never in a name nor a bare record (validated text, no control characters)
+_TAIL_MARK = TAIL_MARK.decode()
+# types whose content is written as it is (records.RecordType.wire), by stored head
+_PLAIN_HEADS = {t: _STORED_HEADS[t] for t in ("CNAME", "NS", "A", "AAAA", "PTR")}
+# never in a name nor a stored line (validated text, no control characters but the
+# packing marks)
+_SEP = "\x03"
 
 
 def _encode_all(lines: list[str | None], missing: list[int]) -> tuple[list[bytes], list[int]]:
@@ -128,7 +137,8 @@ def _keys(prefix: bytes, names: list[str]) -> list[bytes]:
 def hashed_zone_items(
     snapshot: Snapshot, zone: Zone, settings: ZoneSettings
 ) -> tuple[list[tuple[bytes, bytes]], Fingerprint]:
-    """``zone_items`` (apex without its SOA) and the zone's fingerprint over them."""
+    """``zone_items`` (apex without its SOA) and the zone's fingerprint over them (over
+    the stored values: what validation hashes as it reads them)."""
     items = zone_items(snapshot, zone)
     total = header_hash(zone.name, settings) + sum_of_item_hashes(items)
     return items, Fingerprint(total)

@@ -44,6 +44,8 @@ from infra.phpipam_data import PhpipamData
 from infra.pphook import PphookServe, default_sections
 from infra.procs import spawn, wait_until
 
+from remote_backend.shared.packing import pack, unpack
+
 pytestmark = pytest.mark.integration
 
 ZONE = "example.com"
@@ -381,9 +383,10 @@ def edit_value(old: bytes, new: bytes) -> Callable[[Path], None]:
     def craft(directory: Path) -> None:
         env, names, _ = _names_and_meta(directory)
         with env.begin(write=True) as txn:
-            value = txn.get(_h1_key(), db=names)
+            # the value as served (stored packed), written back whole: a stored form too
+            value = unpack(txn.get(_h1_key(), db=names), 1)
             assert old in value
-            txn.put(_h1_key(), value.replace(old, new, 1), db=names)
+            txn.put(_h1_key(), pack(value.replace(old, new, 1), 1), db=names)
         env.close()
 
     return craft
@@ -398,8 +401,9 @@ def serial_2_32(directory: Path) -> None:
         zones[0]["serial"] = 1 << 32
         zones[0]["soa_content"] = zones[0]["soa_content"].replace(f" {old} ", f" {1 << 32} ")
         txn.put(b"zones", json.dumps(zones).encode(), db=meta)
-        value = txn.get(apex, db=names).replace(f" {old} ".encode(), f" {1 << 32} ".encode())
-        txn.put(apex, value, db=names)
+        value = unpack(txn.get(apex, db=names), 1)
+        value = value.replace(f" {old} ".encode(), f" {1 << 32} ".encode())
+        txn.put(apex, pack(value, 1), db=names)
     env.close()
 
 

@@ -17,7 +17,16 @@ from infra.rb_support import HOSTS, SETTINGS, make_snapshot
 
 from remote_backend.build.publisher import Publisher
 from remote_backend.shared.admission import open_validated
-from remote_backend.shared.layout import META_DB, META_GENERATION, NAMES_DB, name_key
+from remote_backend.shared.layout import (
+    EARLIER_FORMATS,
+    META_DB,
+    META_FORMAT,
+    META_GENERATION,
+    NAMES_DB,
+    key_zone,
+    name_key,
+)
+from remote_backend.shared.packing import unpack
 from remote_backend.shared.writer import SharedSnapshot
 from remote_backend.state import StateStore
 
@@ -190,3 +199,37 @@ def test_a_validation_that_does_not_end_is_a_refusal(snap: Path, state: str) -> 
     admitted = open_validated(snap, timeout=0.01)
     admitted.shared.close()
     assert admitted.refused is not None and "did not end within 0.01 s" in admitted.refused
+
+
+def as_earlier_format(directory: Path) -> None:
+    """The file as the pphook before packed values wrote it: every value encoded
+    whole, format pphook-shared-1."""
+    env = lmdb.open(str(directory), max_dbs=4)
+    names, meta = env.open_db(NAMES_DB), env.open_db(META_DB)
+    with env.begin(write=True) as txn:
+        for key, stored in list(txn.cursor(db=names)):
+            txn.put(key, unpack(stored, key_zone(key)), db=names)
+        txn.put(META_FORMAT, EARLIER_FORMATS[0], db=meta)
+    env.close()
+
+
+def test_a_file_of_an_earlier_version_is_replaced_by_a_fresh_build(
+    snap: Path, state: str, coprocess: Coprocess, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = publish(snap, state)
+    as_earlier_format(snap)
+    coprocess.start()  # this version serves only its own format: SERVFAIL, never misread
+    assert coprocess.lookup("www.example.com.") == NO_RESULT
+    with caplog.at_level(logging.INFO, "pphook.shared"):
+        admitted = open_validated(snap)
+    try:
+        assert admitted.refused is not None and admitted.zones == ()
+        assert "written by an earlier pphook version (pphook-shared-1)" in caplog.text
+        assert "rebuilt in the current format" in caplog.text
+        assert "ERROR" not in caplog.text  # an upgrade, not damage
+        assert (snap / "data.mdb.refused").exists()
+        assert counter(snap) > first
+        Publisher(admitted.shared, StateStore(state), SETTINGS).publish(make_snapshot())
+        assert coprocess.addresses("www.example.com") == {"10.1.1.5", "2001:db8::5"}
+    finally:
+        admitted.shared.close()

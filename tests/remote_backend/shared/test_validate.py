@@ -22,9 +22,11 @@ from remote_backend.shared.layout import (
     META_GENERATION,
     META_ZONES,
     NAMES_DB,
+    key_zone,
     name_key,
 )
 from remote_backend.shared.notified import SharedNotified
+from remote_backend.shared.packing import NotPackable, pack, unpack
 from remote_backend.shared.validate import validate_environment
 from remote_backend.shared.writer import SharedSnapshot
 from remote_backend.state import StateStore
@@ -63,12 +65,24 @@ def set_zone(field: str, value: object) -> Craft:
 
 
 def replace_in(key: bytes, old: bytes, new: bytes) -> Craft:
+    """An edit of the value at ``key`` as served, stored back as `serve` would store it
+    (whole when it cannot be packed)."""
+
     def change(txn: lmdb.Transaction, names: lmdb._Database, meta: lmdb._Database) -> None:
-        value = txn.get(key, db=names)
-        assert value is not None and old in value
-        txn.put(key, value.replace(old, new, 1), db=names)
+        stored = txn.get(key, db=names)
+        assert stored is not None
+        value = unpack(stored, key_zone(key))
+        assert old in value
+        txn.put(key, stored_form(value.replace(old, new, 1), key_zone(key)), db=names)
 
     return change
+
+
+def stored_form(value: bytes, zone_id: int) -> bytes:
+    try:
+        return pack(value, zone_id)
+    except NotPackable:
+        return value
 
 
 def put(key: bytes, value: bytes) -> Craft:
@@ -103,13 +117,22 @@ def serial(value: int) -> Craft:
         zones[0]["soa_content"] = str(zones[0]["soa_content"]).replace(old, str(value))
         txn.put(META_ZONES, json.dumps(zones).encode(), db=meta)
         apex = name_key(1, "example.com")
-        txn.put(apex, txn.get(apex, db=names).replace(old.encode(), str(value).encode()), names)
+        stored = unpack(txn.get(apex, db=names), 1)
+        txn.put(apex, stored_form(stored.replace(old.encode(), str(value).encode()), 1), db=names)
 
     return change
 
 
 A_RECORD = b'"content":"10.1.1.5"'
 REFUSALS: dict[str, tuple[Craft, str]] = {
+    "a head mark inside a stored value": (
+        put(WWW, b'\x01A10.1.1.5","ttl":3600,\x01A10.6.6.6","ttl":3600\x02'),
+        "a mark byte inside a stored value",
+    ),
+    "a type letter packing never writes": (
+        put(WWW, b'\x01Z10.1.1.5","ttl":3600\x02'),
+        "an unknown type letter in a stored value",
+    ),
     "an injected key": (
         replace_in(WWW, b'"auth":1}', b'"auth":1,"injected":"x"}'),
         "'www.example.com': not records as pphook writes them",
