@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
+from remote_backend.build.group_table import GroupTable
 from validators.address import InvalidAddress, address_value, subnet_family
 from validators.aliases import alias_names
 from validators.engine import Validator
@@ -23,8 +24,6 @@ from validators.mac import normalise_mac
 from validators.model import AddressColumns, IpamData, SubnetRow, ip_addr_text
 
 V6 = 1 << 128  # added to an IPv6 address value: one key space for both families
-
-Group = int | list[int]  # one row id, or several (ascending)
 
 
 class RowKeys(NamedTuple):
@@ -46,17 +45,18 @@ def ip_key(ip_addr: str | int | None, parent: SubnetRow | None) -> int | None:
 
 
 class GroupIndex:
-    """Row ids by FQDN, by address and by MAC, kept in step with the rows held."""
+    """Row ids by FQDN, by address and by MAC, kept in step with the rows held
+    (``GroupTable``: matched by hash, a lookup may return more rows, never fewer)."""
 
     __slots__ = ("by_alias", "by_fqdn", "by_ip", "by_mac", "subnets", "validator")
 
     def __init__(self, validator: Validator, subnets: Mapping[int, SubnetRow]) -> None:
         self.validator = validator
         self.subnets = subnets
-        self.by_fqdn: dict[str, Group] = {}
-        self.by_ip: dict[int, Group] = {}
-        self.by_mac: dict[str, Group] = {}
-        self.by_alias: dict[str, Group] = {}
+        self.by_fqdn = GroupTable()
+        self.by_ip = GroupTable()
+        self.by_mac = GroupTable()
+        self.by_alias = GroupTable()
 
     @classmethod
     def build(cls, data: IpamData, validator: Validator) -> GroupIndex:
@@ -68,7 +68,10 @@ class GroupIndex:
         zones = validator.zones
         subnets = data.subnets
         family_of = {sid: subnet_family(s) for sid, s in subnets.items()}.get
-        by_fqdn, by_ip, by_mac = index.by_fqdn, index.by_ip, index.by_mac
+        by_fqdn: list[tuple[str, int]] = []
+        by_ip: list[tuple[int, int]] = []
+        by_mac: list[tuple[str, int]] = []
+        by_alias: list[tuple[str, int]] = []
         for row_id, subnet_id, ip, hostname, mac in zip(
             columns.ids,
             columns.subnet_ids,
@@ -90,28 +93,21 @@ class GroupIndex:
                 parent = subnets.get(subnet_id) if subnet_id is not None else None
                 key = ip_key(ip, parent)
             normal = normalise_mac(mac) if mac is not None else None
-            if normal == mac:
-                normal = mac  # the row's own string, not an equal copy
-            # _insert, inlined for the usual first entry of a key
             if name is not None:
-                if name in by_fqdn:
-                    _insert(by_fqdn, name, row_id)
-                else:
-                    by_fqdn[name] = row_id
+                by_fqdn.append((name, row_id))
             if key is not None:
-                if key in by_ip:
-                    _insert(by_ip, key, row_id)
-                else:
-                    by_ip[key] = row_id
+                by_ip.append((key, row_id))
             if normal is not None:
-                if normal in by_mac:
-                    _insert(by_mac, normal, row_id)
-                else:
-                    by_mac[normal] = row_id
+                by_mac.append((normal, row_id))
             text = aliases.get(row_id) if aliases else None
             if text:
-                for alias in alias_names(text, name, zones):
-                    _insert(index.by_alias, alias, row_id)
+                by_alias += [(alias, row_id) for alias in alias_names(text, name, zones)]
+        index.by_fqdn = GroupTable(by_fqdn)
+        del by_fqdn
+        index.by_ip = GroupTable(by_ip)
+        del by_ip
+        index.by_mac = GroupTable(by_mac)
+        index.by_alias = GroupTable(by_alias)
         return index
 
     def keys(
@@ -133,23 +129,23 @@ class GroupIndex:
 
     def add(self, row_id: int, keys: RowKeys) -> None:
         if keys.fqdn is not None:
-            _insert(self.by_fqdn, keys.fqdn, row_id)
+            self.by_fqdn.insert(keys.fqdn, row_id)
         if keys.ip is not None:
-            _insert(self.by_ip, keys.ip, row_id)
+            self.by_ip.insert(keys.ip, row_id)
         if keys.mac is not None:
-            _insert(self.by_mac, keys.mac, row_id)
+            self.by_mac.insert(keys.mac, row_id)
         for alias in keys.aliases:
-            _insert(self.by_alias, alias, row_id)
+            self.by_alias.insert(alias, row_id)
 
     def remove(self, row_id: int, keys: RowKeys) -> None:
         if keys.fqdn is not None:
-            _delete(self.by_fqdn, keys.fqdn, row_id)
+            self.by_fqdn.delete(keys.fqdn, row_id)
         if keys.ip is not None:
-            _delete(self.by_ip, keys.ip, row_id)
+            self.by_ip.delete(keys.ip, row_id)
         if keys.mac is not None:
-            _delete(self.by_mac, keys.mac, row_id)
+            self.by_mac.delete(keys.mac, row_id)
         for alias in keys.aliases:
-            _delete(self.by_alias, alias, row_id)
+            self.by_alias.delete(alias, row_id)
 
     def dns_component(
         self,
@@ -170,12 +166,12 @@ class GroupIndex:
             for name in todo_fqdns:  # a host's name, or an alias's: both compete
                 if name not in seen_fqdns:
                     seen_fqdns.add(name)
-                    new_rows += _ids(self.by_fqdn.get(name))
-                    new_rows += _ids(self.by_alias.get(name))
+                    new_rows += self.by_fqdn.get(name)
+                    new_rows += self.by_alias.get(name)
             for key in todo_ips:
                 if key not in seen_ips:
                     seen_ips.add(key)
-                    new_rows += _ids(self.by_ip.get(key))
+                    new_rows += self.by_ip.get(key)
             todo_fqdns, todo_ips = [], []
             for row_id in new_rows:
                 if row_id in rows:
@@ -194,41 +190,8 @@ class GroupIndex:
         rows: set[int] = set()
         for mac in macs:
             if mac is not None:
-                rows.update(_ids(self.by_mac.get(mac)))
+                rows.update(self.by_mac.get(mac))
         return rows
-
-
-def _ids(group: Group | None) -> list[int]:
-    if group is None:
-        return []
-    return group if isinstance(group, list) else [group]
-
-
-def _insert(table: dict[Any, Group], key: Any, row_id: int) -> None:
-    group = table.get(key)
-    if group is None:
-        table[key] = row_id
-    elif isinstance(group, list):
-        pos = bisect_left(group, row_id)
-        if pos == len(group) or group[pos] != row_id:
-            group.insert(pos, row_id)
-    elif group != row_id:
-        table[key] = sorted((group, row_id))
-
-
-def _delete(table: dict[Any, Group], key: Any, row_id: int) -> None:
-    group = table.get(key)
-    if group is None:
-        return
-    if isinstance(group, list):
-        if row_id in group:
-            group.remove(row_id)
-        if len(group) == 1:
-            table[key] = group[0]
-        elif not group:
-            del table[key]
-    elif group == row_id:
-        del table[key]
 
 
 def subset(data: IpamData, ids: Iterable[int]) -> IpamData:
