@@ -289,3 +289,22 @@ def test_a_refresh_that_finds_no_change_builds_nothing(builders: Any, phpipam: P
     changed, _ = step(builders)
     assert changed.snapshot is not inc.snapshot
     assert changed.snapshot.rrs("fresher.example.com") == (("A", "10.78.0.1"),)
+
+
+def test_a_deletion_reads_the_ids_of_its_bucket_only(
+    builders: Any, phpipam: PhpipamData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the per-bucket counts tell where ids differ: only that bucket's ids are read,
+    # not the table's
+    calls: list[tuple[int, int]] = []
+    ids_between = reader_module.ReadTransaction.ids_between
+
+    def spy(self: Any, lo: int, hi: int) -> list[int]:
+        calls.append((lo, hi))
+        return ids_between(self, lo, hi)
+
+    monkeypatch.setattr(reader_module.ReadTransaction, "ids_between", spy)
+    phpipam.delete_address(5)
+    inc, _ = step(builders)
+    assert 5 not in inc.data.columns.ids
+    assert len(calls) == 1 and calls[0][0] < 5 <= calls[0][1], calls
