@@ -65,7 +65,7 @@ class AddressChanges:
 CHANGE_MARGIN = 60
 
 
-# ``id_buckets``: about this many buckets of ids (a power of two wide) over the table
+# ``changed_ids``: about this many buckets of ids (a power of two wide) over the table
 ID_BUCKETS = 64
 
 

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 from remote_backend.ipam.changes import CHANGE_MARGIN, ReadMark
@@ -151,18 +152,19 @@ class ReadTransaction:
                 parts.extend(item)
         return parts.columns()
 
-    def id_buckets(self, shift: int) -> dict[int, tuple[int, int]]:
-        """Row count and sum of ids per bucket of ids (``id >> shift``): one scan of an
-        index (every one holds the id), no row read."""
-        rows = self._query(
-            f"SELECT id >> {self.param}, COUNT(*), SUM(id) FROM ipaddresses GROUP BY 1",
-            (shift,),
-        )
-        return {int(b): (int(n), int(total)) for b, n, total in rows}
-
     def ids_between(self, lo: int, hi: int) -> list[int]:
-        """The address ids with ``lo < id <= hi``, ascending."""
+        """The address ids with ``lo < id <= hi``, ascending: one string on MariaDB (a
+        bucket of ids is thousands of rows, each a packet to parse otherwise)."""
         p = self.param
+        if self.mysql:
+            ((n, text),) = self._query(
+                f"SELECT COUNT(*), GROUP_CONCAT(id ORDER BY id SEPARATOR ',') FROM ipaddresses"
+                f" WHERE id > {p} AND id <= {p}",
+                (lo, hi),
+            )
+            found = ascii_text(text).split(",") if n else []
+            if len(found) == int(n):  # else cut at group_concat_max_len: row by row
+                return [int(i) for i in found]
         rows = self._query(
             f"SELECT id FROM ipaddresses WHERE id > {p} AND id <= {p} ORDER BY id", (lo, hi)
         )
@@ -271,11 +273,12 @@ class ReadTransaction:
         return True
 
     def changed_ids(
-        self, since: ReadMark, above: int | None = None, upto: int | None = None
-    ) -> tuple[int, int, list[int]] | None:
-        """(row count, sum of ids, ids changed since ``since``) of the rows with
-        ``above < id <= upto`` (None: unbounded), in one table scan; None when the list
-        does not fit (then read everything)."""
+        self, since: ReadMark, shift: int, above: int | None = None, upto: int | None = None
+    ) -> ChangeScan | None:
+        """The rows with ``above < id <= upto`` (None: unbounded) in one table scan: the
+        ids changed since ``since``, and the row count and sum of ids per bucket of ids
+        (``id >> shift``: where rows were deleted, without another scan). None when the
+        list does not fit (then read everything)."""
         cond = "id > %s OR UNIX_TIMESTAMP(editDate) >= %s"
         args = (since.max_id, since.db_time - CHANGE_MARGIN)
         where = ""
@@ -283,18 +286,47 @@ class ReadTransaction:
         if above is not None or upto is not None:
             where = " WHERE id > %s AND id <= %s"
             bounds = (-1 if above is None else above, (1 << 63) if upto is None else upto)
-        (n, id_sum, text, total) = self._query(
-            f"SELECT COUNT(*), SUM(id), GROUP_CONCAT(IF({cond}, id, NULL) SEPARATOR ','),"
-            f" SUM(IF({cond}, LENGTH(id) + 1, 0)) FROM ipaddresses{where}",
-            args + args + bounds,
-        )[0]
-        expected = int(total or 0)
-        if expected == 0:
-            return int(n), int(id_sum or 0), []
-        found = ascii_text(text)
-        if len(found) != expected - 1:
-            return None
-        return int(n), int(id_sum or 0), [int(i) for i in found.split(",")]
+        rows = self._query(
+            f"SELECT id >> %s, COUNT(*), SUM(id), GROUP_CONCAT(IF({cond}, id, NULL)"
+            f" SEPARATOR ','), SUM(IF({cond}, LENGTH(id) + 1, 0)) FROM ipaddresses{where}"
+            " GROUP BY 1",
+            (shift, *args, *args, *bounds),
+        )
+        scan = ChangeScan({}, [])
+        for bucket, n, id_sum, text, total in rows:
+            scan.buckets[int(bucket)] = (int(n), int(id_sum or 0))
+            expected = int(total or 0)
+            if expected == 0:
+                continue
+            found = ascii_text(text)
+            if len(found) != expected - 1:
+                return None
+            scan.changed += [int(i) for i in found.split(",")]
+        return scan
+
+
+@dataclass(slots=True)
+class ChangeScan:
+    """What one scan of the address table found (``ReadTransaction.changed_ids``)."""
+
+    buckets: dict[int, tuple[int, int]]  # id >> shift -> (row count, sum of ids)
+    changed: list[int]  # ids changed since the mark (any order)
+
+    @property
+    def count(self) -> int:
+        return sum(n for n, _ in self.buckets.values())
+
+    @property
+    def id_sum(self) -> int:
+        return sum(total for _, total in self.buckets.values())
+
+    def merge(self, other: ChangeScan) -> ChangeScan:
+        """Both halves of the table as one scan (a bucket may hold rows of both)."""
+        buckets = dict(self.buckets)
+        for bucket, (n, total) in other.buckets.items():
+            n0, total0 = buckets.get(bucket, (0, 0))
+            buckets[bucket] = (n0 + n, total0 + total)
+        return ChangeScan(buckets, self.changed + other.changed)
 
 
 _Chunk = tuple[int, int, tuple[Any, ...]]  # (lo, hi, result row)
