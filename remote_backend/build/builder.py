@@ -272,14 +272,17 @@ class SnapshotBuilder:
         )
 
 
-def open_builder(config: Config, floors: Mapping[str, int] | None = None) -> SnapshotBuilder:
+def open_builder(
+    config: Config, floors: Mapping[str, int] | None = None, *, edit_dates: bool = True
+) -> SnapshotBuilder:
     """Reader + state store + builder for ``config``; ``floors``: serials already served
-    from elsewhere (the shared snapshot on disk) that no new serial may go below."""
+    from elsewhere (the shared snapshot on disk) that no new serial may go below;
+    ``edit_dates`` False: rows without their editDate (``IpamReader``)."""
     engine = make_engine(config.ipam, config.ipam_password())
     secondaries = config.zones.secondaries
     return SnapshotBuilder(
         config,
-        IpamReader(engine, config.policy.alias_field),
+        IpamReader(engine, config.policy.alias_field, edit_dates=edit_dates),
         StateStore(
             config.state.url,
             SerialFormat(config.zones.serial_format),

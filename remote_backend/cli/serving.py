@@ -51,7 +51,9 @@ def serve(config: Config) -> int:
     for zone, serial in SharedNotified(directory).floors().items():
         if zone not in floors or is_older(floors[zone], serial):
             floors[zone] = serial
-    live = LiveSnapshot(open_builder(config, floors), shared, on_change=_purger(config))
+    # serve never shows when a row was edited (explain and the notifier read their own)
+    builder = open_builder(config, floors, edit_dates=False)
+    live = LiveSnapshot(builder, shared, on_change=_purger(config))
     _first_publication(live)
     handler = BackendHandler(
         SharedReader(directory, shared.env).current,

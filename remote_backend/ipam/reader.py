@@ -46,9 +46,15 @@ PARALLEL_SCAN_ROWS = 100_000
 class IpamReader:
     """Everything pphook reads from phpIPAM, each call in one read-only transaction."""
 
-    def __init__(self, engine: Engine, alias_field: str | None = None) -> None:
+    def __init__(
+        self, engine: Engine, alias_field: str | None = None, *, edit_dates: bool = True
+    ) -> None:
+        """``edit_dates`` False: rows come without their editDate (None), for a reader
+        that keeps a million rows and never shows when one was edited (`serve`: 25 MiB
+        at 1M addresses). Changes are still found by editDate, in SQL."""
         self.engine = engine
         self.alias_field = alias_field  # policy.alias_field: a custom column to read
+        self.edit_dates = edit_dates
         self.backend = engine.url.get_backend_name()
         self.database = engine.url.database
         # the database's clock (epoch seconds) when the last read began (see change_token)
@@ -78,10 +84,16 @@ class IpamReader:
         with self._transaction("read") as tx:
             mark = tx.mark()
             subnets, sections, tags = tx.small_tables()
-            columns = tx.addresses(previous)
+            columns = self._dated(tx.addresses(previous))
             aliases = self._aliases(tx)
         self._last_read_started = mark.db_time
         return IpamData.from_columns(columns, subnets, sections, tags, aliases), mark
+
+    def _dated(self, columns: AddressColumns) -> AddressColumns:
+        """``columns`` with their edit dates only if this reader keeps them."""
+        if not self.edit_dates:
+            columns.edit_dates = [None] * len(columns)
+        return columns
 
     def _aliases(self, tx: ReadTransaction, ids: list[int] | None = None) -> dict[int, str]:
         column = self.alias_field
@@ -138,7 +150,7 @@ class IpamReader:
                 changed = sorted(set(changed).union(hidden))
             if len(changed) > max(500, count // 4):  # then reading everything is faster
                 return None
-            rows = tx.addresses_by_id(changed)
+            rows = self._dated(tx.addresses_by_id(changed))
             aliases = self._aliases(tx, changed) if changed else {}
         self._last_read_started = mark.db_time
         return AddressChanges(rows, deleted, subnets, sections, tags, mark, aliases)

@@ -308,3 +308,24 @@ def test_a_deletion_reads_the_ids_of_its_bucket_only(
     inc, _ = step(builders)
     assert 5 not in inc.data.columns.ids
     assert len(calls) == 1 and calls[0][0] < 5 <= calls[0][1], calls
+
+
+def test_a_reader_without_edit_dates_still_finds_edits(
+    mariadb: MariaDBServer, phpipam: PhpipamData, tmp_path: Path
+) -> None:
+    # `serve` keeps no editDate of a million rows; changes are still found by it in SQL
+    phpipam.generate(200, seed=3)
+    config = make_config(mariadb.url(), tmp_path)
+    lean, dated = open_builder(config, edit_dates=False), open_builder(config)
+    try:
+        first = lean.build(full=True)
+        assert set(first.data.columns.edit_dates) == {None}
+        assert any(dated.build(full=True).data.columns.edit_dates)
+        phpipam.update_address(7, hostname="edited7.example.com")
+        inc = lean.build(full=False)
+        assert not inc.full
+        assert inc.snapshot.rrs("edited7.example.com")
+        assert set(inc.data.columns.edit_dates) == {None}
+    finally:
+        for b in (lean, dated):
+            b.reader.engine.dispose()
