@@ -1,15 +1,16 @@
 """A coprocess lives exactly as long as the pdns that started it.
 
 A pipe coprocess stops on EOF of its stdin (``pipe.py``), and pdns's end of that pipe
-closes when pdns stops. Two things break that in practice, both seen with pdns 4.9:
+closes when pdns stops. That is not enough in practice:
 
-- pdns creates its coprocess pipes without close-on-exec, so every coprocess started
-  after another inherits pdns's end of that sibling's stdin. While any one of them
-  lives, its siblings never read EOF: after pdns stopped, they stayed forever, each
-  holding an LMDB reader slot (a reader slot of a live process is never reclaimed, so
-  `serve` could not reuse the pages that reader pinned).
-- whatever else keeps a copy of the write end (a shell, a wrapper, a debugger) does
-  the same.
+- pdns (4.7 and 4.9 alike) starts its coprocesses with more than their own pipes: a
+  probe coprocess holds the write end of another pipe of pdns besides stdin and
+  stdout, and a pipe created by one pdns thread while another starts a coprocess can
+  end up in that coprocess too, keeping a sibling's stdin open after pdns is gone.
+  After a test run with pdns 4.9, four coprocesses were found alive 48 minutes after
+  their pdns had stopped, each holding an LMDB reader slot (a slot of a live process
+  is never reclaimed, so `serve` could not reuse the pages that reader pinned);
+- whatever else keeps a copy of the write end (a shell, a wrapper) does the same.
 
 So a coprocess closes, before it opens anything itself, every pipe and socket it did not
 get as stdin, stdout or stderr; and it stops on its own once pdns is gone (it was
