@@ -48,7 +48,7 @@ REFUSED_SUFFIX = ".refused"  # a data file `serve` could not read, kept for insp
 
 # Address space reserved for the map. Fixed, so readers never meet a resized map. The
 # writer maps it writable (``writemap``), so data.mdb is a sparse file of this apparent
-# size: ``ls -l`` shows 16 GiB, ``du`` the pages used (~300 MB at 1M addresses).
+# size: ``ls -l`` shows 16 GiB, ``du`` the pages used (~260 MB at 1M addresses).
 MAP_SIZE = 1 << 34  # 16 GiB: ~50M addresses
 MAX_READERS = 2048  # one slot per reading thread: pdns threads, AXFR coprocesses, serve
 MAX_KEY = 511  # LMDB's default key size limit; DNS names are <= 253 (plus escapes)
