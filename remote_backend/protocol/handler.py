@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from remote_backend.errors import SnapshotUnavailableError
-from remote_backend.protocol.answers import ValueCache, list_reply
+from remote_backend.protocol.answers import ValueCache, built_list_reply
 from remote_backend.protocol.encode import lookup_reply
 from remote_backend.protocol.view import AnswerView, ZoneInfo
 from remote_backend.protocol.wire import EMPTY_ARRAY, EMPTY_OBJECT, FALSE, MAX_LINE, NO_RESULT, TRUE
@@ -42,7 +42,10 @@ log = logging.getLogger("pphook.protocol")
 MAX_NAME = 1024  # characters; a DNS name is <= 253, or ~1000 with pdns's \DDD escapes
 # bound on the `list` replies kept for the current snapshot: a zone's secondaries all
 # transfer the same serial after a NOTIFY, so the second and later AXFRs reuse the
-# first one's reply (~9 MB per 100k records; bigger zones are rebuilt every time)
+# first one's reply (~9 MB per 100k records; bigger zones are rebuilt every time).
+# Only replies the process built are kept: one the view holds ready (`serve` stored
+# it) is copied out of the map again for each transfer, in milliseconds, instead of
+# living on in every coprocess that once ran an AXFR.
 MAX_CACHED_LIST_BYTES = 16 << 20
 SLOW_REQUEST = 0.1  # seconds: slower calls are logged with a request id
 # upper bounds (seconds) of the latency histogram exported as metrics
@@ -335,7 +338,10 @@ class BackendHandler:
         cached = lists[1]
         reply = cached.get(zone.id)
         if reply is None:
-            reply = list_reply(snap, zone)
+            reply = snap.stored_list(zone)
+            if reply is not None:
+                return reply
+            reply = built_list_reply(snap, zone)
             if sum(map(len, cached.values())) + len(reply) <= MAX_CACHED_LIST_BYTES:
                 cached[zone.id] = reply
         return reply

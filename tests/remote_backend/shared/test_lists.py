@@ -6,18 +6,23 @@ file whose usable stored reply differs from its names."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from infra.rb_support import MemoryNotified
 
 from remote_backend.build.publisher import Publisher
 from remote_backend.errors import SnapshotRefusedError
 from remote_backend.protocol.answers import build_list_reply, list_reply
+from remote_backend.protocol.handler import BackendHandler
+from remote_backend.protocol.view import ZoneInfo
 from remote_backend.shared.layout import LISTS_DB, zone_prefix
 from remote_backend.shared.lists import reply_key, stamp_key
 from remote_backend.shared.reader import SharedReader, SnapshotView
@@ -243,3 +248,45 @@ def test_zones_over_the_size_cap_are_left_to_their_transfers(tmp_path: Path) -> 
         check_sent_equals_built(view)  # example.com's reply is built, and complete
     finally:
         snap.close()
+
+
+class CountingView:
+    """A view that counts the reads a ``list`` makes (everything else passes through)."""
+
+    def __init__(self, view: SnapshotView) -> None:
+        self.view = view
+        self.built = 0
+        self.stored = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.view, name)
+
+    def list_raw(self, zone: ZoneInfo) -> tuple[list[bytes], list[bytes]]:
+        self.built += 1
+        return self.view.list_raw(zone)
+
+    def stored_list(self, zone: ZoneInfo) -> bytes | None:
+        self.stored += 1
+        return self.view.stored_list(zone)
+
+
+def test_a_coprocess_keeps_only_the_replies_it_built(shared: SharedSnapshot) -> None:
+    """A stored reply is read from the map for each transfer (the map already holds
+    it: a copy kept would cost its size in every coprocess that once ran an AXFR); a
+    reply the coprocess had to build is built once for all the secondaries."""
+    view, zone_id = example_com(shared)
+    counting = CountingView(view)
+    handler = BackendHandler(lambda: cast(SnapshotView, counting), MemoryNotified())
+    params = {"zonename": "example.com.", "domain_id": zone_id}
+    first = handler.handle_line(json.dumps({"method": "list", "parameters": params}))
+    assert handler.handle_line(json.dumps({"method": "list", "parameters": params})) == first
+    assert (counting.stored, counting.built) == (2, 0)
+    assert json.loads(first)["result"]
+
+    with shared.env.begin(write=True) as txn:  # as if `serve` had not stored it yet
+        txn.delete(reply_key(zone_prefix(zone_id)), db=shared.lists)
+    counting = CountingView(SharedReader(shared.directory, shared.env).current())
+    handler = BackendHandler(lambda: cast(SnapshotView, counting), MemoryNotified())
+    for _ in range(3):
+        assert handler.handle_line(json.dumps({"method": "list", "parameters": params})) == first
+    assert (counting.stored, counting.built) == (1, 1)
