@@ -12,6 +12,9 @@ import sys
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any, TypeVar
+
+_Mapping = TypeVar("_Mapping", bound=dict[Any, Any])
 
 # glibc's mallopt parameter number of M_MMAP_THRESHOLD (malloc.h)
 _M_MMAP_THRESHOLD = -3
@@ -89,3 +92,27 @@ def release_mapped_file(path: Path) -> int:
         if madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), _MADV_DONTNEED) == 0:
             advised += end - start
     return advised
+
+
+def renewed(mapping: _Mapping) -> _Mapping:
+    """A copy of ``mapping`` whose values, and whose str keys, are new objects; equal
+    tuples become one. Its type (dict or Counter) is kept.
+
+    What a full build keeps of its draft (the problem codes of 37,000 rows, the owner
+    counts of 11,000 names at 1M addresses: ~4 MB) was allocated among the draft's
+    ~800 MB of small objects, and each object kept holds its 16 KiB pool and the
+    1 MiB arena around it: measured, 104 MB of empty pools stayed mapped in `serve`
+    behind them. Made again once the draft is freed, these objects fill the gaps of
+    the arenas that stay (Python allocates from the fullest arena first), and the
+    draft's arenas go back to the system whole. Values: ints or tuples.
+    """
+    tuples: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    copy = type(mapping)()
+    for key, value in mapping.items():
+        if isinstance(key, str):
+            key = key.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
+        if isinstance(value, tuple):
+            copy[key] = tuples.setdefault(value, tuple(list(value)))
+        else:
+            copy[key] = int(str(value))
+    return copy

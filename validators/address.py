@@ -140,6 +140,12 @@ OCTETS = tuple(str(i) for i in range(256))
 _PREFIXES: dict[int, str] = {}  # value >> 8 -> "a.b.c." (bounded)
 
 
+def forget_ipv4_prefixes() -> None:
+    """Empty ``ipv4_text``'s cache (after a full build: see ``remote_backend.memory
+    .renewed`` for why objects kept from a build cost more than their size)."""
+    _PREFIXES.clear()
+
+
 def ipv4_text(value: int) -> str:
     """``str(IPv4Address(value))`` for an int in range, the work per /24 cached."""
     prefix = _PREFIXES.get(value >> 8)

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 from remote_backend.build.builder import RowDelta
 from remote_backend.build.groups import V6, GroupIndex, RowKeys, row_values, subset
 from remote_backend.build.publisher import Published
+from remote_backend.memory import renewed
 from remote_backend.protocol.encode import (
     ent_value,
     is_ent,
@@ -48,6 +49,7 @@ from remote_backend.snapshot.fingerprint import Fingerprint
 from remote_backend.state import StateStore
 from remote_backend.zones import ZoneSettings
 from remote_backend.zones.static import StaticData
+from validators.address import forget_ipv4_prefixes
 from validators.codes import Code
 from validators.engine import Validator
 from validators.model import Finding, IPAddress, IpamData, Publication, ZoneFacts
@@ -116,6 +118,12 @@ class IncrementalPublisher:
         """The group index of ``data`` (the rows of the last full publication): ready
         for incremental publications from here on."""
         started = time.perf_counter()
+        # made again now that the draft is gone: kept as they were, these few objects
+        # would hold ~100 MB of the draft's memory at 1M addresses (memory.renewed)
+        self.problems = renewed(self.problems)
+        self.below = renewed(self.below)
+        self._counts = renewed(self._counts)
+        forget_ipv4_prefixes()
         self.index = GroupIndex.build(data, self.validator)
         # every name was just resolved twice (validation, index) from the validator's
         # cache; changes resolve a handful each, so it is not worth its memory until
