@@ -109,7 +109,7 @@ def renewed(mapping: _Mapping) -> _Mapping:
     tuples: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     copy = type(mapping)()
     for key, value in mapping.items():
-        if isinstance(key, str):
+        if type(key) is str:  # exactly: a StrEnum key (a problem code) stays itself
             key = key.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
         if isinstance(value, tuple):
             copy[key] = tuples.setdefault(value, tuple(list(value)))

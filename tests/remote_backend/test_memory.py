@@ -39,6 +39,7 @@ def test_names_and_counts_are_new_objects_of_equal_value(below: dict[str, int]) 
 def test_a_counter_stays_a_counter(counts: dict[Code, int]) -> None:
     copy = renewed(Counter(counts))
     assert type(copy) is Counter and copy == Counter(counts)
+    assert all(type(code) is Code for code in copy)  # equal as str is not enough
     assert copy[Code.HOSTNAME_INVALID] == counts.get(Code.HOSTNAME_INVALID, 0)
 
 
