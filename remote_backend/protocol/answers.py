@@ -42,25 +42,18 @@ class ValueCache:
         return value
 
 
-def list_reply(view: AnswerView, zone: ZoneInfo) -> bytes:
-    """Every record of ``zone`` as one ``list`` reply (``encode.list_records``).
+def built_list_reply(view: AnswerView, zone: ZoneInfo) -> bytes:
+    """Every record of ``zone`` as one ``list`` reply (``encode.list_records``), built
+    from the names ``view`` reads now.
 
     pdns forks a coprocess for each AXFR and waits for the whole reply before sending
-    the first record, so this runs once per transfer on the transfer's critical path:
-    the values are turned into list records in bulk, by C-level replaces over their
-    concatenation (``_bulk_records``), and ``encode.list_records`` name by name only
-    where that cannot apply. A test holds both byte for byte alike.
-
-    The shared snapshot may hold the reply already built (``shared/lists.py``: `serve`
-    builds it in idle time after a publication); it is used only when it was built from
-    exactly the names the view reads now, so both are the same bytes.
+    the first record, so this runs once per transfer on the transfer's critical path
+    (unless the view holds the reply ready: ``AnswerView.stored_list``, which the
+    handler sends as it is): the values are turned into list records in bulk, by
+    C-level replaces over their concatenation (``_bulk_records``), and
+    ``encode.list_records`` name by name only where that cannot apply. A test holds
+    both byte for byte alike.
     """
-    stored = view.stored_list(zone)
-    return stored if stored is not None else built_list_reply(view, zone)
-
-
-def built_list_reply(view: AnswerView, zone: ZoneInfo) -> bytes:
-    """The ``list`` reply of ``zone`` built from the names ``view`` reads now."""
     owners, values = view.list_raw(zone)
     return build_list_reply(owners, values, zone.id)
 

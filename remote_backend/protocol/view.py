@@ -53,6 +53,7 @@ class AnswerView(Protocol):
 
     def stored_list(self, zone: ZoneInfo) -> bytes | None:
         """The whole ``list`` reply of ``zone`` if the view holds it ready, built from
-        exactly the values it reads now (``answers.list_reply`` then sends it as it
-        is); None: build it from ``list_raw``."""
+        exactly the values it reads now (the handler then sends it as it is; `serve`
+        stores it in idle time, ``shared/lists.py``); None: build it from ``list_raw``
+        (``answers.built_list_reply``)."""
         ...

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from remote_backend.build.publisher import Publisher
-from remote_backend.protocol.answers import _bulk_records, _owner_json, list_reply
+from remote_backend.protocol.answers import _bulk_records, _owner_json, built_list_reply
 from remote_backend.protocol.encode import list_records
 from remote_backend.shared.reader import SharedReader
 from remote_backend.shared.writer import SharedSnapshot
@@ -92,7 +92,7 @@ def test_bulk_list_equals_record_by_record(
     )
     for zone in snapshot.zones:
         owners, values = snapshot.list_raw(zone)
-        assert list_reply(snapshot, zone) == reference(owners, values)
+        assert built_list_reply(snapshot, zone) == reference(owners, values)
         if static is not ESCAPED:  # names without escapes: the bulk path, not the fallback
             assert _bulk_records(owners, values, zone.id) is not None
 
@@ -110,7 +110,7 @@ def test_bulk_list_from_the_shared_snapshot_skips_empty_non_terminals(tmp_path: 
     view = SharedReader(shared.directory, shared.env).current()
     for zone in view.zones:
         owners, values = view.list_raw(zone)
-        reply = list_reply(view, zone)
+        reply = built_list_reply(view, zone)
         assert reply == reference(owners, values)
         assert _bulk_records(owners, values, zone.id) is not None  # not the fallback
         if zone.name == "example.com":
