@@ -16,12 +16,12 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from remote_backend.build.two_cores import hashed_items
 from remote_backend.shared.layout import ZoneMeta, key_name, name_key
 from remote_backend.shared.packing import pack
 from remote_backend.shared.writer import SharedSnapshot
 from remote_backend.snapshot import Snapshot
 from remote_backend.snapshot.assemble import with_serials
-from remote_backend.snapshot.encoded import hashed_zone_items
 from remote_backend.state import StateStore
 from remote_backend.zones import ZoneSettings
 
@@ -66,9 +66,10 @@ class Publisher:
         ]
         items: dict[str, list[tuple[bytes, bytes]]] = {}
         prints: dict[str, str] = {}
-        for zone in draft.zones:
-            items[zone.name], fingerprint = hashed_zone_items(draft, zone, self.settings)
-            prints[zone.name] = fingerprint.hex()
+        # every name encoded and hashed: on two cores at a first publication (two_cores)
+        for name, (zone_list, fingerprint) in hashed_items(draft, self.settings).items():
+            items[name] = zone_list
+            prints[name] = fingerprint.hex()
         serials = self.store.serials_for(prints)
         snapshot = with_serials(draft, serials, prints, self.settings)
         puts: list[tuple[bytes, bytes]] = []
