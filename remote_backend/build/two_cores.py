@@ -23,6 +23,7 @@ import os
 import pickle
 import signal
 import threading
+import time
 from collections.abc import Sequence
 from contextlib import suppress
 
@@ -81,7 +82,6 @@ def hashed_items(
     theirs = helper_zones(snapshot) if can_fork(snapshot, min_names) else []
     if not theirs:
         return {z.name: hashed_zone_items(snapshot, z, settings) for z in snapshot.zones}
-    log.debug("a helper process encodes %d of %d zones", len(theirs), len(snapshot.zones))
     return _with_helper(snapshot, settings, theirs)
 
 
@@ -90,6 +90,7 @@ def _with_helper(snapshot: Snapshot, settings: ZoneSettings, theirs: Sequence[Zo
     # (a pipe would hold it to 64 KiB at a time until `serve` is done with its own
     # zones), and `serve` reads it once the helper has ended.
     fd = os.memfd_create("pphook-zone-items", os.MFD_CLOEXEC)
+    started = time.perf_counter()
     pid = os.fork()
     if pid == 0:  # the helper: never returns
         _helper(snapshot, settings, theirs, fd)
@@ -103,7 +104,16 @@ def _with_helper(snapshot: Snapshot, settings: ZoneSettings, theirs: Sequence[Zo
     except BaseException:
         _stop(pid, fd)
         raise
+    own = time.perf_counter() - started
     received = _receive(fd, pid)
+    log.debug(
+        "a helper process encoded %d of %d zones; serve encoded the rest in %.2f s, then "
+        "waited for and loaded the helper's for %.2f s",
+        len(received),
+        len(snapshot.zones),
+        own,
+        time.perf_counter() - started - own,
+    )
     for zone in theirs:
         got = received.get(zone.name)
         hashed[zone.name] = got if got is not None else hashed_zone_items(snapshot, zone, settings)
