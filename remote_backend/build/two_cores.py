@@ -106,8 +106,9 @@ def _with_helper(snapshot: Snapshot, settings: ZoneSettings, theirs: Sequence[Zo
         raise
     own = time.perf_counter() - started
     received = _receive(fd, pid)
-    log.debug(
-        "a helper process encoded %d of %d zones; serve encoded the rest in %.2f s, then "
+    log.info(
+        "first publication on two cores: a helper process encoded %d of %d zones; serve "
+        "encoded the rest in %.2f s, then "
         "waited for and loaded the helper's for %.2f s",
         len(received),
         len(snapshot.zones),
