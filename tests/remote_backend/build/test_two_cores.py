@@ -185,6 +185,22 @@ def test_a_garbled_stream_is_not_trusted(
     assert any("unreadable stream" in r.getMessage() for r in caplog.records)
 
 
+def test_no_helper_process_to_be_had_means_one_core(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    snapshot = big_snapshot()
+    expected = alone(snapshot, SETTINGS)
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(two_cores.os, "fork", no_fork)
+    with caplog.at_level(logging.WARNING, logger="pphook.publisher"):
+        got = two_cores._with_helper(snapshot, SETTINGS, two_cores.helper_zones(snapshot, 0.5))
+    assert plain(got) == expected
+    assert any("on one core (no helper process" in r.getMessage() for r in caplog.records)
+
+
 def test_when_serve_fails_the_helper_is_ended(
     forks: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
