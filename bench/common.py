@@ -191,6 +191,17 @@ def _first_line(argv: Sequence[str], pattern: str | None = None) -> str:
     return text.strip().splitlines()[0] if text.strip() else "unknown"
 
 
+def _uncommitted() -> bool:
+    """Whether the work tree differs from its commit; False without git (a source tree
+    from an archive: the machine the README's commands run on needs no git)."""
+    argv = ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"]
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and bool(out.stdout.strip())
+
+
 @dataclass
 class Environment:
     date: str
@@ -212,12 +223,7 @@ def environment() -> Environment:
         if line.startswith("MemTotal:"):
             mem_kb = int(line.split()[1])
     commit = _first_line(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"])
-    dirty = subprocess.run(
-        ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    dirty = _uncommitted()
     pdns_version = _first_line(["/usr/sbin/pdns_server", "--version"], r"Authoritative Server")
     pdns_version = re.sub(r"^.*?PowerDNS", "PowerDNS", pdns_version).split(" (C)")[0]
     return Environment(

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import dns.zone
+import pytest
 
+from bench.common import environment
 from bench.coprocess import lookups_for, request_line
 from bench.dataset import STATIC_RECORDS, static_zone_text
 from bench.gmysql import _below_cut
@@ -75,3 +78,12 @@ def test_delegation_is_not_authoritative_in_the_anchor() -> None:
     assert not _below_cut("example.com", "example.com", cuts)
     assert not _below_cut("mail.example.com", "example.com", cuts)
     assert not _below_cut("sub.example.com", "sub.example.com", cuts)  # a child zone's apex
+
+
+def test_the_report_needs_no_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a machine with nothing but Python and the README's packages has no git (a source
+    # tree from an archive): the report says the commit is unknown, it does not fail
+    monkeypatch.setenv("PATH", str(tmp_path))
+    env = environment()
+    assert env.versions["pphook commit"].startswith("unknown")
+    assert "uncommitted" not in env.versions["pphook commit"]
