@@ -85,8 +85,13 @@ def hashed_items(
     """``hashed_zone_items`` of every zone of ``snapshot``, by zone name."""
     theirs = helper_zones(snapshot) if can_fork(snapshot, min_names) else []
     if not theirs:
-        return {z.name: hashed_zone_items(snapshot, z, settings) for z in snapshot.zones}
+        return _here(snapshot, settings, snapshot.zones)
     return _with_helper(snapshot, settings, theirs)
+
+
+def _here(snapshot: Snapshot, settings: ZoneSettings, zones: Sequence[Zone]) -> Hashed:
+    """``hashed_zone_items`` of ``zones``, in this process."""
+    return {z.name: hashed_zone_items(snapshot, z, settings) for z in zones}
 
 
 def _with_helper(snapshot: Snapshot, settings: ZoneSettings, theirs: Sequence[Zone]) -> Hashed:
@@ -106,12 +111,9 @@ def _with_helper(snapshot: Snapshot, settings: ZoneSettings, theirs: Sequence[Zo
     if pid == 0:  # the helper: never returns
         _helper(snapshot, settings, theirs, fd)
     helper_names = {z.name for z in theirs}
+    ours = [z for z in snapshot.zones if z.name not in helper_names]
     try:
-        hashed: Hashed = {
-            z.name: hashed_zone_items(snapshot, z, settings)
-            for z in snapshot.zones
-            if z.name not in helper_names
-        }
+        hashed = _here(snapshot, settings, ours)
     except BaseException:
         _stop(pid, fd)
         raise
@@ -126,15 +128,14 @@ def _with_helper(snapshot: Snapshot, settings: ZoneSettings, theirs: Sequence[Zo
         own,
         time.perf_counter() - started - own,
     )
-    for zone in theirs:
-        got = received.get(zone.name)
-        hashed[zone.name] = got if got is not None else hashed_zone_items(snapshot, zone, settings)
+    hashed.update({name: received[name] for name in helper_names if name in received})
+    hashed.update(_here(snapshot, settings, [z for z in theirs if z.name not in received]))
     return hashed
 
 
 def _alone(snapshot: Snapshot, settings: ZoneSettings, why: str) -> Hashed:
     log.warning("first publication on one core (%s): it takes longer", why)
-    return {z.name: hashed_zone_items(snapshot, z, settings) for z in snapshot.zones}
+    return _here(snapshot, settings, snapshot.zones)
 
 
 def _stop(pid: int, fd: int) -> None:
@@ -161,10 +162,10 @@ def _helper(snapshot: Snapshot, settings: ZoneSettings, zones: Sequence[Zone], f
         os._exit(status)
 
 
-def _receive(fd: int, pid: int) -> dict[str, tuple[Items, Fingerprint]]:
+def _receive(fd: int, pid: int) -> Hashed:
     """What the helper wrote, once it has ended; whatever is missing or unreadable is
     left out (the caller encodes those zones itself)."""
-    received: dict[str, tuple[Items, Fingerprint]] = {}
+    received: Hashed = {}
     problem = None
     _, status = os.waitpid(pid, 0)
     os.lseek(fd, 0, os.SEEK_SET)  # the file offset is shared with the helper

@@ -63,11 +63,7 @@ def snapshot_of(rows: list[tuple[str, str, IPv4Address | IPv6Address]]) -> Snaps
 
 def alone(snapshot: Snapshot, zones: ZoneSettings) -> dict[str, tuple[Any, str]]:
     """What `serve` computes by itself: every zone in this process."""
-    return {
-        z.name: (items, fingerprint.hex())
-        for z in snapshot.zones
-        for items, fingerprint in [hashed_zone_items(snapshot, z, zones)]
-    }
+    return plain({z.name: hashed_zone_items(snapshot, z, zones) for z in snapshot.zones})
 
 
 def plain(hashed: two_cores.Hashed) -> dict[str, tuple[Any, str]]:
