@@ -246,6 +246,20 @@ def test_the_writer_never_stores_what_readers_would_refuse(shared: SharedSnapsho
     assert shared.get(huge[0]) is None
 
 
+def test_an_oversized_value_deep_in_a_publication_refuses_all_of_it(
+    shared: SharedSnapshot,
+) -> None:
+    """The values are checked a batch at a time: one too large in a later batch still
+    refuses the whole publication, the batches before it included."""
+    zones = shared.stored_zones() or ()
+    items = [(name_key(1, f"h{i:06d}.example.com"), b"v") for i in range(70_000)]
+    items[66_000] = (items[66_000][0], b"x" * (MAX_VALUE + 1))
+    with pytest.raises(SharedSnapshotError, match=r"h066000\.example\.com: an answer of"):
+        shared.publish(zones, items)
+    assert shared.generation() == 1
+    assert shared.get(items[0][0]) is None
+
+
 def test_generations_only_move_forward(tmp_path: Path) -> None:
     """A new file (the old one refused and moved aside) starts above every generation
     readers were told about, so they see it move and open it."""
